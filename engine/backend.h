@@ -1,0 +1,70 @@
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace zg {
+
+class Generator;
+
+// Elementwise maps of one tensor; `a` and `b` are the op's scalar parameters.
+enum class UnaryOp {
+    neg, exp, log, sqrt, abs, sign, tanh, sigmoid, softplus, relu,
+    leaky_relu,  // x > 0 ? x : a·x
+    elu,         // x > 0 ? x : a·(eˣ − 1)
+    affine,      // a·x + b
+    pow,         // xᵃ
+    clamp,       // min(max(x, a), b)
+    select_pos,  // x > 0 ? a : b           (masks for piecewise-linear backward)
+    in_range,    // a ≤ x ≤ b ? 1 : 0
+    gt, ge, lt, le, eq,  // x ∘ a ? 1 : 0
+};
+// Elementwise maps of two tensors of the same (broadcast) shape.
+enum class BinaryOp { add, sub, mul, div, pow, maximum, minimum, gt, ge, lt, le, eq };
+enum class ReduceOp { sum, max, min };
+enum class RandomKind { uniform, normal, bernoulli, randint };
+
+// The primitive kernels a device implements. Ops (engine/ops/) are written once against this
+// table; a backend knows nothing of autograd. Conventions: `out` is always a contiguous tensor
+// of the right shape and dtype, allocated by the caller; inputs may be any strided view (a
+// broadcast input arrives as an expanded view with stride 0).
+class Backend {
+public:
+    virtual ~Backend() = default;
+    virtual Device device() const = 0;
+    virtual std::shared_ptr<Storage> allocate(size_t bytes) = 0;
+    virtual void release(Storage& s) = 0;
+
+    // dst[i] = src[i] over two views of one shape; casts when the dtypes differ.
+    virtual void copy(const Tensor& src, const Tensor& dst) = 0;
+    virtual void fill(const Tensor& out, double value) = 0;
+    virtual void unary(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) = 0;
+    virtual void binary(BinaryOp op, const Tensor& x, const Tensor& y, const Tensor& out) = 0;
+    // out = cond != 0 ? x : y
+    virtual void where(const Tensor& cond, const Tensor& x, const Tensor& y,
+                       const Tensor& out) = 0;
+    // Reduces x over `axes`; out has x's shape with those axes set to 1.
+    virtual void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes,
+                        const Tensor& out) = 0;
+    // Batched matrix product: x [B, M, K] · y [B, K, N] → out [B, M, N]. x and y may be
+    // transposed views in their last two dims (handed to GEMM as transpose flags, no copy).
+    virtual void matmul(const Tensor& x, const Tensor& y, const Tensor& out) = 0;
+    // out = x.index_select(dim, index); out.index_add_(dim, index, src)
+    virtual void index_select(const Tensor& x, int64_t dim, const Tensor& index,
+                              const Tensor& out) = 0;
+    virtual void index_add(const Tensor& out, int64_t dim, const Tensor& index,
+                           const Tensor& src) = 0;
+    // out[..i..] = x[..index[..i..]..] along dim; out[..index[..i..]..] += src[..i..]
+    virtual void gather(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out) = 0;
+    virtual void scatter_add(const Tensor& out, int64_t dim, const Tensor& index,
+                             const Tensor& src) = 0;
+    virtual void random(RandomKind kind, const Tensor& out, Generator& gen, double a,
+                        double b) = 0;
+};
+
+Backend& backend(Device d);
+inline Backend& backend(const Tensor& t) { return backend(t.device()); }
+Backend& cpu_backend();
+
+}  // namespace zg

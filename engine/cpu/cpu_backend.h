@@ -1,0 +1,31 @@
+#pragma once
+#include "engine/backend.h"
+
+namespace zg::cpu {
+
+// The CPU implementation of the primitive kernels: OpenMP across cores, SIMD inner loops,
+// OpenBLAS for GEMM. Kernels are templates over the element type (float, double, int32).
+class CpuBackend final : public Backend {
+public:
+    Device device() const override { return Device::cpu; }
+    std::shared_ptr<Storage> allocate(size_t bytes) override;
+    void release(Storage& s) override;
+    void copy(const Tensor& src, const Tensor& dst) override;
+    void fill(const Tensor& out, double value) override;
+    void unary(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) override;
+    void binary(BinaryOp op, const Tensor& x, const Tensor& y, const Tensor& out) override;
+    void where(const Tensor& cond, const Tensor& x, const Tensor& y, const Tensor& out) override;
+    void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes,
+                const Tensor& out) override;
+    void matmul(const Tensor& x, const Tensor& y, const Tensor& out) override;
+    void index_select(const Tensor& x, int64_t dim, const Tensor& index,
+                      const Tensor& out) override;
+    void index_add(const Tensor& out, int64_t dim, const Tensor& index,
+                   const Tensor& src) override;
+    void gather(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out) override;
+    void scatter_add(const Tensor& out, int64_t dim, const Tensor& index,
+                     const Tensor& src) override;
+    void random(RandomKind kind, const Tensor& out, Generator& gen, double a, double b) override;
+};
+
+}  // namespace zg::cpu

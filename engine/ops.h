@@ -1,0 +1,113 @@
+#pragma once
+// Every differentiable op of the engine, one family per file under engine/ops/. Each op checks
+// its arguments and throws zg::Error naming itself, the shapes, and what it expected.
+#include <vector>
+
+#include "engine/autograd.h"
+#include "engine/tensor.h"
+
+namespace zg {
+
+using Axes = std::vector<int64_t>;
+
+// ---- elementwise arithmetic with NumPy broadcasting (ops/elementwise.cpp) ----
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& a, double exponent);
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor minimum(const Tensor& a, const Tensor& b);
+Tensor affine(const Tensor& x, double scale, double shift);  // scale·x + shift
+Tensor neg(const Tensor& x);
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor abs(const Tensor& x);
+Tensor sign(const Tensor& x);  // no gradient (zero almost everywhere)
+Tensor clamp(const Tensor& x, double lo, double hi);
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+// Comparisons give 0/1 masks of x's dtype, with no gradient.
+Tensor gt(const Tensor& a, const Tensor& b);
+Tensor lt(const Tensor& a, const Tensor& b);
+Tensor ge(const Tensor& a, const Tensor& b);
+Tensor le(const Tensor& a, const Tensor& b);
+Tensor eq(const Tensor& a, const Tensor& b);
+Tensor gt(const Tensor& x, double s);
+Tensor lt(const Tensor& x, double s);
+Tensor ge(const Tensor& x, double s);
+Tensor le(const Tensor& x, double s);
+Tensor eq(const Tensor& x, double s);
+
+Tensor operator+(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& a, const Tensor& b);
+Tensor operator*(const Tensor& a, const Tensor& b);
+Tensor operator/(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& x);
+Tensor operator+(const Tensor& x, double s);
+Tensor operator+(double s, const Tensor& x);
+Tensor operator-(const Tensor& x, double s);
+Tensor operator-(double s, const Tensor& x);
+Tensor operator*(const Tensor& x, double s);
+Tensor operator*(double s, const Tensor& x);
+Tensor operator/(const Tensor& x, double s);
+Tensor operator/(double s, const Tensor& x);
+Tensor operator>(const Tensor& x, double s);
+Tensor operator<(const Tensor& x, double s);
+
+// ---- activations (ops/activations.cpp) ----
+Tensor relu(const Tensor& x);
+Tensor leaky_relu(const Tensor& x, double slope = 0.01);
+Tensor tanh(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+Tensor softplus(const Tensor& x);
+Tensor elu(const Tensor& x, double alpha = 1.0);
+Tensor log_softmax(const Tensor& x, int64_t dim);
+Tensor softmax(const Tensor& x, int64_t dim);
+
+// ---- reductions over axes (ops/reduce.cpp); empty axes means all ----
+Tensor sum(const Tensor& x, const Axes& axes = {}, bool keepdim = false);
+Tensor mean(const Tensor& x, const Axes& axes = {}, bool keepdim = false);
+Tensor var(const Tensor& x, const Axes& axes = {}, bool unbiased = true, bool keepdim = false);
+Tensor amax(const Tensor& x, const Axes& axes = {}, bool keepdim = false);
+Tensor amin(const Tensor& x, const Axes& axes = {}, bool keepdim = false);
+Tensor logsumexp(const Tensor& x, const Axes& axes = {}, bool keepdim = false);
+// Sums a broadcast gradient back down to `shape` (the inverse of broadcasting).
+Tensor sum_to(const Tensor& x, const Shape& shape);
+
+// ---- matrix products (ops/matmul.cpp) ----
+// 2-D · 2-D, or batched [..., M, K] · [..., K, N] with broadcasting of the batch dims.
+Tensor matmul(const Tensor& a, const Tensor& b);
+// x [..., in] · weightᵀ [in, out] + bias [out], as torch.nn.functional.linear.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
+
+// ---- joining and indexing (ops/shape.cpp; the views are Tensor members) ----
+Tensor concat(const std::vector<Tensor>& xs, int64_t dim);
+Tensor stack(const std::vector<Tensor>& xs, int64_t dim);
+std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim);
+std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim);
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
+// A copy of x with src added at the given indices along dim.
+Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
+Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
+// zeros(shape) with x written into the slice [start:end:step] of dim (slice's adjoint).
+Tensor slice_scatter(const Tensor& x, const Shape& shape, int64_t dim, int64_t start, int64_t end,
+                     int64_t step);
+
+// ---- losses (ops/losses.cpp) ----
+enum class Reduction { mean, sum, none };
+Tensor bce_with_logits(const Tensor& logits, const Tensor& target,
+                       Reduction r = Reduction::mean);
+// logits [N, C], labels int32 [N]; label smoothing as torch.nn.functional.cross_entropy.
+Tensor cross_entropy(const Tensor& logits, const Tensor& labels, double label_smoothing = 0.0,
+                     Reduction r = Reduction::mean);
+Tensor mse_loss(const Tensor& x, const Tensor& target, Reduction r = Reduction::mean);
+Tensor l1_loss(const Tensor& x, const Tensor& target, Reduction r = Reduction::mean);
+
+// Normalizes a possibly negative axis against `ndim`, naming `op` in the error.
+int64_t wrap_dim(int64_t d, int64_t ndim, const char* op);
+
+}  // namespace zg
