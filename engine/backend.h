@@ -25,6 +25,17 @@ enum class BinaryOp { add, sub, mul, div, pow, maximum, minimum, gt, ge, lt, le,
 enum class ReduceOp { sum, max, min };
 enum class RandomKind { uniform, normal, bernoulli, randint };
 
+// The geometry of a 2-D sliding window (convolution, pooling) over an [N, C, H, W] input.
+struct Window2d {
+    int64_t n = 0, c = 0, h = 0, w = 0;  // input
+    int64_t kh = 1, kw = 1;              // kernel
+    int64_t sh = 1, sw = 1;              // stride
+    int64_t ph = 0, pw = 0;              // zero padding on each side
+    int64_t dh = 1, dw = 1;              // dilation
+    int64_t out_h() const { return (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1; }
+    int64_t out_w() const { return (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1; }
+};
+
 // The primitive kernels a device implements. Ops (engine/ops/) are written once against this
 // table; a backend knows nothing of autograd. Conventions: `out` is always a contiguous tensor
 // of the right shape and dtype, allocated by the caller; inputs may be any strided view (a
@@ -59,6 +70,14 @@ public:
     virtual void gather(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out) = 0;
     virtual void scatter_add(const Tensor& out, int64_t dim, const Tensor& index,
                              const Tensor& src) = 0;
+    // im2col: cols[(c, i, j), (n, oy, ox)] = x[n, c, oy·sh − ph + i·dh, ox·sw − pw + j·dw], or
+    // pad_value outside the image. x is [N, C, H, W]; cols is [C·kh·kw, N·OH·OW], so one GEMM
+    // convolves the whole batch.
+    virtual void im2col(const Tensor& x, const Window2d& g, double pad_value,
+                        const Tensor& cols) = 0;
+    // col2im, the adjoint: x (zero-filled by the caller) accumulates every cols entry at the
+    // pixel it was read from.
+    virtual void col2im(const Tensor& cols, const Window2d& g, const Tensor& x) = 0;
     virtual void random(RandomKind kind, const Tensor& out, Generator& gen, double a,
                         double b) = 0;
 };

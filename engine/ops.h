@@ -1,9 +1,11 @@
 #pragma once
 // Every differentiable op of the engine, one family per file under engine/ops/. Each op checks
 // its arguments and throws zg::Error naming itself, the shapes, and what it expected.
+#include <array>
 #include <vector>
 
 #include "engine/autograd.h"
+#include "engine/backend.h"
 #include "engine/tensor.h"
 
 namespace zg {
@@ -96,6 +98,36 @@ Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tens
 // zeros(shape) with x written into the slice [start:end:step] of dim (slice's adjoint).
 Tensor slice_scatter(const Tensor& x, const Shape& shape, int64_t dim, int64_t start, int64_t end,
                      int64_t step);
+
+// ---- convolution, pooling, resampling (ops/conv.cpp, ops/resample.cpp) ----
+using Pair = std::array<int64_t, 2>;
+struct Conv2dOptions {
+    Pair stride{1, 1};
+    Pair padding{0, 0};
+    Pair dilation{1, 1};
+    int64_t groups = 1;
+    Pair output_padding{0, 0};  // conv_transpose2d only
+};
+// im2col: the sliding windows of x [N, C, H, W] as columns, [C·kh·kw, N·OH·OW]; col2im is its
+// adjoint (it sums overlapping windows back into [N, C, H, W]).
+Tensor im2col(const Tensor& x, const Window2d& g, double pad_value = 0.0);
+Tensor col2im(const Tensor& cols, const Window2d& g);
+// x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O] or undefined; as torch.nn.functional.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
+              const Conv2dOptions& o = {});
+// x [N, C, H, W], weight [C, O/groups, kh, kw] (PyTorch's layout), bias [O] or undefined.
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
+                        const Conv2dOptions& o = {});
+// Pooling over k×k windows; stride 0 means stride = k. avg counts padding (PyTorch's default).
+Tensor avg_pool2d(const Tensor& x, int64_t k, int64_t stride = 0, int64_t padding = 0);
+Tensor max_pool2d(const Tensor& x, int64_t k, int64_t stride = 0, int64_t padding = 0);
+Tensor upsample_nearest2d(const Tensor& x, int64_t scale);
+// Bilinear resize to [oh, ow] with align_corners=false, as torch.nn.functional.interpolate.
+Tensor upsample_bilinear2d(const Tensor& x, int64_t oh, int64_t ow);
+Tensor pixel_shuffle(const Tensor& x, int64_t r);    // [N, C·r², H, W] → [N, C, H·r, W·r]
+Tensor pixel_unshuffle(const Tensor& x, int64_t r);  // the inverse
+// Zeroes each element with probability p and scales the rest by 1/(1−p) (when training).
+Tensor dropout(const Tensor& x, double p, bool training = true, Generator* gen = nullptr);
 
 // ---- losses (ops/losses.cpp) ----
 enum class Reduction { mean, sum, none };

@@ -25,6 +25,8 @@ public:
     void gather(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out) override;
     void scatter_add(const Tensor& out, int64_t dim, const Tensor& index,
                      const Tensor& src) override;
+    void im2col(const Tensor& x, const Window2d& g, double pad_value, const Tensor& cols) override;
+    void col2im(const Tensor& cols, const Window2d& g, const Tensor& x) override;
     void random(RandomKind kind, const Tensor& out, Generator& gen, double a, double b) override;
 };
 

@@ -1,0 +1,132 @@
+// Convolutions as GEMMs over unrolled windows. Only im2col and col2im are new primitives (each
+// the other's adjoint); conv2d and conv_transpose2d are built from them and matmul, so their
+// gradients, and the gradients of those gradients (WGAN-GP, R1), follow from ops already checked.
+#include "engine/ops/kernels.h"
+
+namespace zg {
+
+static void check_window(const Window2d& g, const char* op) {
+    ZG_CHECK(g.kh > 0 && g.kw > 0 && g.sh > 0 && g.sw > 0 && g.dh > 0 && g.dw > 0 && g.ph >= 0 &&
+                 g.pw >= 0,
+             op, ": kernel, stride and dilation must be positive and padding non-negative");
+    ZG_CHECK(g.out_h() > 0 && g.out_w() > 0, op, ": a ", g.kh, "×", g.kw, " window (dilation ",
+             g.dh, ", padding ", g.ph, ") does not fit in a ", g.h, "×", g.w, " input");
+}
+
+// cols = im2col(x);  its adjoint sends dcols back: dx = col2im(dcols)
+Tensor im2col(const Tensor& x, const Window2d& g, double pad_value) {
+    check_window(g, "im2col");
+    ZG_CHECK(x.shape() == Shape({g.n, g.c, g.h, g.w}), "im2col: input ", shape_str(x.shape()),
+             " does not match the window geometry [", g.n, ", ", g.c, ", ", g.h, ", ", g.w, "]");
+    Tensor cols = empty({g.c * g.kh * g.kw, g.n * g.out_h() * g.out_w()}, x.dtype(), x.device());
+    backend(x).im2col(x, g, pad_value, cols);
+    return record("im2col", cols, {x},
+                  [g](const BackwardArgs& a) -> Grads { return {col2im(a.dy, g)}; });
+}
+
+// x = col2im(cols);  the adjoint of a sum over windows is reading the windows: dcols = im2col(dx)
+Tensor col2im(const Tensor& cols, const Window2d& g) {
+    check_window(g, "col2im");
+    ZG_CHECK(cols.shape() == Shape({g.c * g.kh * g.kw, g.n * g.out_h() * g.out_w()}),
+             "col2im: columns ", shape_str(cols.shape()), " do not match the window geometry");
+    Tensor x = zeros({g.n, g.c, g.h, g.w}, cols.dtype());
+    backend(cols).col2im(cols, g, x);
+    return record("col2im", x, {cols},
+                  [g](const BackwardArgs& a) -> Grads { return {im2col(a.dy, g)}; });
+}
+
+// The rows [first, first + count) of a matrix-shaped tensor, one slice per group.
+static Tensor rows(const Tensor& m, int64_t group, int64_t per_group) {
+    return m.slice(0, group * per_group, (group + 1) * per_group);
+}
+
+// y[n, o] = b[o] + Σ_{c,i,j} w[o, c, i, j] · x[n, c, oy·s − p + i·d, ox·s − p + j·d]
+//         = W [O, C·kh·kw] · im2col(x) [C·kh·kw, N·OH·OW], per group
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& o) {
+    ZG_CHECK(x.dim() == 4, "conv2d: input must be [N, C, H, W], got ", shape_str(x.shape()));
+    ZG_CHECK(weight.dim() == 4, "conv2d: weight must be [out, in/groups, kh, kw], got ",
+             shape_str(weight.shape()));
+    const int64_t groups = o.groups, out_ch = weight.size(0), in_ch = x.size(1);
+    ZG_CHECK(groups > 0 && in_ch % groups == 0 && out_ch % groups == 0 &&
+                 weight.size(1) * groups == in_ch,
+             "conv2d: input ", shape_str(x.shape()), " with ", groups,
+             " groups does not match weight ", shape_str(weight.shape()),
+             " (expected weight.size(1) · groups = input channels)");
+    Window2d g{x.size(0), in_ch,       x.size(2),     x.size(3),     weight.size(2),
+               weight.size(3), o.stride[0], o.stride[1], o.padding[0], o.padding[1],
+               o.dilation[0], o.dilation[1]};
+    Tensor cols = im2col(x, g);
+    const int64_t k = weight.size(1) * g.kh * g.kw, og = out_ch / groups;
+    Tensor w2 = weight.reshape({out_ch, k});
+    Tensor y;
+    if (groups == 1) {
+        y = matmul(w2, cols);
+    } else {
+        std::vector<Tensor> parts;
+        for (int64_t gi = 0; gi < groups; ++gi)
+            parts.push_back(matmul(rows(w2, gi, og), rows(cols, gi, k)));
+        y = concat(parts, 0);
+    }
+    // [O, N·OH·OW] → [N, O, OH, OW]
+    y = y.view({out_ch, g.n, g.out_h(), g.out_w()}).permute({1, 0, 2, 3}).contiguous();
+    if (bias.defined()) {
+        ZG_CHECK(bias.dim() == 1 && bias.size(0) == out_ch, "conv2d: bias ",
+                 shape_str(bias.shape()), " must be [", out_ch, "]");
+        y = y + bias.view({1, out_ch, 1, 1});
+    }
+    return y;
+}
+
+// The adjoint of conv2d with respect to its input (the "deconvolution" of DCGAN's generator):
+// every input pixel scatters w-weighted copies into the output,
+//   y = col2im(Wᵀ [O·kh·kw, C] · x [C, N·H·W]) + b, per group.
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                        const Conv2dOptions& o) {
+    ZG_CHECK(x.dim() == 4, "conv_transpose2d: input must be [N, C, H, W], got ",
+             shape_str(x.shape()));
+    ZG_CHECK(weight.dim() == 4, "conv_transpose2d: weight must be [in, out/groups, kh, kw], got ",
+             shape_str(weight.shape()));
+    const int64_t groups = o.groups, in_ch = x.size(1);
+    ZG_CHECK(groups > 0 && weight.size(0) == in_ch && in_ch % groups == 0,
+             "conv_transpose2d: input ", shape_str(x.shape()), " does not match weight ",
+             shape_str(weight.shape()), " (expected weight.size(0) = input channels, divisible "
+             "by groups ", groups, ")");
+    for (int d = 0; d < 2; ++d)
+        ZG_CHECK(o.output_padding[d] >= 0 &&
+                     o.output_padding[d] < std::max(o.stride[d], o.dilation[d]),
+                 "conv_transpose2d: output_padding must be smaller than stride or dilation");
+    const int64_t out_ch = weight.size(1) * groups, kh = weight.size(2), kw = weight.size(3);
+    const int64_t oh = (x.size(2) - 1) * o.stride[0] - 2 * o.padding[0] +
+                       o.dilation[0] * (kh - 1) + o.output_padding[0] + 1;
+    const int64_t ow = (x.size(3) - 1) * o.stride[1] - 2 * o.padding[1] +
+                       o.dilation[1] * (kw - 1) + o.output_padding[1] + 1;
+    ZG_CHECK(oh > 0 && ow > 0, "conv_transpose2d: output size ", oh, "×", ow,
+             " is not positive for input ", shape_str(x.shape()));
+    // The window runs over the output image, whose out_h/out_w are the input's H and W.
+    Window2d g{x.size(0), out_ch,      oh,          ow,           kh,           kw,
+               o.stride[0], o.stride[1], o.padding[0], o.padding[1], o.dilation[0], o.dilation[1]};
+    ZG_CHECK(g.out_h() == x.size(2) && g.out_w() == x.size(3), "conv_transpose2d: output_padding ",
+             o.output_padding[0], "×", o.output_padding[1], " is not reachable with stride ",
+             o.stride[0], "×", o.stride[1]);
+    const int64_t cg = in_ch / groups, k = weight.size(1) * kh * kw;
+    Tensor x2 = x.permute({1, 0, 2, 3}).reshape({in_ch, -1});  // [C, N·H·W]
+    Tensor w2 = weight.reshape({in_ch, k});
+    Tensor cols;
+    if (groups == 1) {
+        cols = matmul(w2.t(), x2);
+    } else {
+        std::vector<Tensor> parts;
+        for (int64_t gi = 0; gi < groups; ++gi)
+            parts.push_back(matmul(rows(w2, gi, cg).t(), rows(x2, gi, cg)));
+        cols = concat(parts, 0);
+    }
+    Tensor y = col2im(cols, g);
+    if (bias.defined()) {
+        ZG_CHECK(bias.dim() == 1 && bias.size(0) == out_ch, "conv_transpose2d: bias ",
+                 shape_str(bias.shape()), " must be [", out_ch, "]");
+        y = y + bias.view({1, out_ch, 1, 1});
+    }
+    return y;
+}
+
+}  // namespace zg
