@@ -6,6 +6,7 @@
 
 #include "engine/autograd.h"
 #include "engine/backend.h"
+#include "engine/rng.h"
 #include "engine/tensor.h"
 
 namespace zg {
