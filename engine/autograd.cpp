@@ -93,8 +93,9 @@ std::vector<Node*> topological_order(const std::vector<Node*>& roots) {
     return order;
 }
 
-// Nodes whose backward can reach a target; the others are skipped entirely (a gradient
-// penalty's grad() with respect to the input then never computes weight gradients).
+// Nodes whose output gradient is wanted: targets, and nodes whose backward can reach one. The
+// others are skipped entirely (a gradient penalty's grad() with respect to the input then
+// never computes weight gradients).
 std::unordered_set<const Node*> useful_nodes(const std::vector<Node*>& order, const Targets& t) {
     std::unordered_set<const Node*> useful;
     for (auto it = order.rbegin(); it != order.rend(); ++it) {  // inputs before consumers
@@ -123,8 +124,11 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& outputs,
             results[it->second] = accumulate(results[it->second], g);
         } else if (targets.accumulate) {
             Tensor old(leaf->grad);
-            // Without create_graph the stored gradient must not hold on to any graph.
-            Tensor sum = accumulate(old, create_graph ? g : g.detach());
+            // Without create_graph the stored gradient must not hold on to any graph. The
+            // first one is copied: g may be shared with another leaf (add hands both inputs
+            // the same dy), be the caller's grad_output, or be a broadcast view.
+            Tensor sum = old.defined() ? add(old, create_graph ? g : g.detach())
+                                       : (create_graph ? g.clone() : g.detach().clone());
             leaf->grad = sum.impl_ptr();
         }
     };
@@ -162,7 +166,15 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& outputs,
         grads.erase(git);
         if (auto t = targets.nodes.find(n); t != targets.nodes.end())
             results[t->second] = accumulate(results[t->second], dy);
-        if (!useful.count(n)) continue;
+        std::vector<bool> needs(n->inputs.size());
+        for (size_t i = 0; i < needs.size(); ++i) {
+            const Edge& e = n->inputs[i];
+            needs[i] = (e.node && useful.count(e.node.get())) ||
+                       (e.leaf && (targets.accumulate || targets.leaves.count(e.leaf.get())));
+        }
+        // Skip (and keep) nodes none of whose inputs leads to a target: this includes a
+        // requested intermediate whose own history grad() does not need.
+        if (std::none_of(needs.begin(), needs.end(), [](bool b) { return b; })) continue;
         ZG_CHECK(!n->released, "backward: trying to backward through the graph of '", n->name,
                  "' a second time, after its saved tensors were freed; pass retain_graph=true "
                  "to the first backward() or grad() call if you need to do this");
@@ -171,12 +183,6 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& outputs,
                      "' was modified in place after it was saved (its version is ",
                      storage->version, ", expected ", version, "); clone() it before the "
                      "in-place edit, or edit it outside the graph");
-        std::vector<bool> needs(n->inputs.size());
-        for (size_t i = 0; i < needs.size(); ++i) {
-            const Edge& e = n->inputs[i];
-            needs[i] = (e.node && useful.count(e.node.get())) ||
-                       (e.leaf && (targets.accumulate || targets.leaves.count(e.leaf.get())));
-        }
         Tensor y;
         if (n->out_storage) {
             // Rebuild the saved output attached to this node, so create_graph differentiates
@@ -208,6 +214,7 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& outputs,
         if (!retain_graph) {
             n->backward = nullptr;  // frees the captured tensors
             n->out_storage = nullptr;
+            n->saved_versions.clear();  // they hold the saved storages too
             n->released = true;
         }
     }
@@ -231,13 +238,17 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
         ZG_CHECK(in.requires_grad(), "grad: input ", i, " (shape ", shape_str(in.shape()),
                  ") does not require grad, so no gradient can flow to it");
         if (in.is_leaf())
-            t.leaves[in.impl_ptr().get()] = i;
+            t.leaves.emplace(in.impl_ptr().get(), i);  // a repeated input keeps its first slot
         else
-            t.nodes[in.grad_fn().get()] = i;
+            t.nodes.emplace(in.grad_fn().get(), i);
     }
     auto res = run_backward(outputs, grad_outputs, t, inputs.size(),
                             retain_graph || create_graph, create_graph);
     for (size_t i = 0; i < res.size(); ++i) {
+        const Tensor& in = inputs[i];
+        const size_t first = in.is_leaf() ? t.leaves.at(in.impl_ptr().get())
+                                          : t.nodes.at(in.grad_fn().get());
+        if (first != i) res[i] = res[first];  // the same tensor listed again
         if (res[i].defined()) continue;
         ZG_CHECK(allow_unused, "grad: input ", i, " (shape ", shape_str(inputs[i].shape()),
                  ") was not used to compute the outputs; pass allow_unused=true if that is "

@@ -45,9 +45,10 @@ int64_t offset_with(const Shape& ishape, const Shape& strides, int64_t dim, int6
 
 }  // namespace
 
-void CpuBackend::index_select(const Tensor& x_in, int64_t dim, const Tensor& index,
+void CpuBackend::index_select(const Tensor& x_in, int64_t dim, const Tensor& index_in,
                               const Tensor& out) {
     Tensor x = x_in.detach().contiguous();
+    Tensor index = index_in.contiguous();  // read linearly below
     Around ax(x.shape(), dim);
     const int32_t* idx = checked_index(index, ax.size, "index_select");
     const int64_t n = index.numel();
@@ -61,9 +62,10 @@ void CpuBackend::index_select(const Tensor& x_in, int64_t dim, const Tensor& ind
     }
 }
 
-void CpuBackend::index_add(const Tensor& out, int64_t dim, const Tensor& index,
+void CpuBackend::index_add(const Tensor& out, int64_t dim, const Tensor& index_in,
                            const Tensor& src_in) {
     Tensor src = src_in.detach().contiguous();
+    Tensor index = index_in.contiguous();  // read linearly below
     Around ao(out.shape(), dim);
     const int32_t* idx = checked_index(index, ao.size, "index_add");
     const int64_t n = index.numel();

@@ -2,6 +2,7 @@
 // thread, start to finish, so results do not depend on the thread count. Float sums accumulate
 // in double.
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "engine/cpu/cpu_backend.h"
@@ -60,12 +61,18 @@ void reduce_typed(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes
             po[o] = static_cast<T>(acc);
         } else {
             const bool is_max = op == ReduceOp::max;
-            T acc = is_max ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
+            // Start from ∓∞ (not the lowest finite value), so a row of all −∞ gives −∞; a NaN
+            // wins, as in PyTorch.
+            using L = std::numeric_limits<T>;
+            T acc = is_max ? (L::has_infinity ? -L::infinity() : L::lowest())
+                           : (L::has_infinity ? L::infinity() : L::max());
             for (auto [r] : row_offsets) {
                 const T* p = px + base + r;
                 for (int64_t i = 0; i < inner; ++i) {
                     T v = p[i * inner_stride];
-                    acc = is_max ? std::max(acc, v) : std::min(acc, v);
+                    if (is_max ? v > acc : v < acc) acc = v;
+                    if constexpr (std::is_floating_point_v<T>)
+                        if (std::isnan(v)) acc = v;
                 }
             }
             po[o] = acc;

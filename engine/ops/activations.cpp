@@ -1,6 +1,8 @@
 // Activation functions. The piecewise-linear ones (relu, leaky_relu) multiply the incoming
 // gradient by a constant mask, so their second derivative is zero by construction; the smooth
 // ones express the derivative through their output or another op, so it differentiates again.
+#include <cmath>
+
 #include "engine/ops/kernels.h"
 
 namespace zg {
@@ -62,9 +64,17 @@ Tensor elu(const Tensor& x, double alpha) {
         {x, y});
 }
 
-// log softmax(x)ᵢ = xᵢ − log Σⱼ exp xⱼ, built from logsumexp so its gradients come for free.
+// log softmax(x)ᵢ = zᵢ − log Σⱼ exp zⱼ with z = x − max x (the max held constant: it cancels).
+// Subtracting the max first, rather than x − logsumexp(x), keeps float32 exact for large
+// logits: logsumexp ≈ 1000.69 would be rounded to float32's step of 6e-5 at 1000.
 Tensor log_softmax(const Tensor& x, int64_t dim) {
-    return x - logsumexp(x, {dim}, true);
+    kernels::check_float(x, "log_softmax");
+    dim = wrap_dim(dim, x.dim(), "log_softmax");
+    Tensor m = amax(x.detach(), {dim}, true);
+    // A row whose max is ±∞ would give ∞ − ∞ = NaN in z: shift it by 0 (as logsumexp does).
+    m = where(eq(abs(m), INFINITY), zeros_like(m), m);
+    Tensor z = x - m;
+    return z - log(sum(exp(z), {dim}, true));
 }
 
 Tensor softmax(const Tensor& x, int64_t dim) { return exp(log_softmax(x, dim)); }

@@ -44,7 +44,38 @@ void check_float(const Tensor& t, const char* op) {
              dtype_name(t.dtype()));
 }
 
+// The name of a unary kernel as the user knows the op, for error messages.
+static const char* unary_name(UnaryOp op) {
+    using U = UnaryOp;
+    switch (op) {
+        case U::neg: return "neg";
+        case U::exp: return "exp";
+        case U::log: return "log";
+        case U::sqrt: return "sqrt";
+        case U::abs: return "abs";
+        case U::sign: return "sign";
+        case U::tanh: return "tanh";
+        case U::sigmoid: return "sigmoid";
+        case U::softplus: return "softplus";
+        case U::relu: return "relu";
+        case U::leaky_relu: return "leaky_relu";
+        case U::elu: return "elu";
+        case U::affine: return "affine";
+        case U::pow: return "pow";
+        case U::clamp: return "clamp";
+        case U::select_pos: return "select_pos";
+        case U::in_range: return "in_range";
+        case U::gt: return "gt";
+        case U::ge: return "ge";
+        case U::lt: return "lt";
+        case U::le: return "le";
+        case U::eq: return "eq";
+    }
+    return "unary op";
+}
+
 Tensor unary(UnaryOp op, const Tensor& x, double a, double b) {
+    check_float(x, unary_name(op));  // the unary kernels exist for float types only
     Tensor out = empty(x.shape(), x.dtype(), x.device());
     backend(x).unary(op, x, out, a, b);
     return out;
@@ -116,8 +147,9 @@ Tensor div(const Tensor& a, const Tensor& b) {
         {a, b});
 }
 
-// c = aᵇ;  ∂c/∂a = b·aᵇ⁻¹, ∂c/∂b = c·ln a (taken as 0 where a = 0 and b ≥ 0, as PyTorch does,
-// since the limit of aᵇ·ln a there is 0 rather than NaN)
+// c = aᵇ;  ∂c/∂a = b·aᵇ⁻¹ (taken as 0 where b = 0, as PyTorch: 0·0⁻¹ would be NaN),
+// ∂c/∂b = c·ln a (taken as 0 where a = 0 and b ≥ 0, as PyTorch does, since the limit of
+// aᵇ·ln a there is 0 rather than NaN)
 Tensor pow(const Tensor& a, const Tensor& b) {
     check_float(a, "pow");
     Tensor y = binary(BinaryOp::pow, a, b, "pow");
@@ -125,7 +157,9 @@ Tensor pow(const Tensor& a, const Tensor& b) {
         "pow", y, {a, b},
         [a, b](const BackwardArgs& g) -> Grads {
             Tensor ga, gb;
-            if (g.needs_grad(0)) ga = sum_to(g.dy * b * pow(a, b - 1.0), a.shape());
+            if (g.needs_grad(0))
+                ga = sum_to(g.dy * where(eq(b, 0.0), zeros({}, b.dtype()), b * pow(a, b - 1.0)),
+                            a.shape());
             if (g.needs_grad(1)) {
                 Tensor zero_base = eq(a, 0.0) * ge(b, 0.0);
                 Tensor safe_log = log(where(zero_base, ones_like(a), a));

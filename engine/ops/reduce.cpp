@@ -8,7 +8,9 @@
 namespace zg {
 
 int64_t wrap_dim(int64_t d, int64_t ndim, const char* op) {
-    const int64_t n = std::max<int64_t>(ndim, 1);
+    // A 0-d tensor has no dimension to name (callers index shape()[d] with the result).
+    ZG_CHECK(ndim > 0, op, ": dimension ", d, " given for a 0-d tensor, which has none");
+    const int64_t n = ndim;
     ZG_CHECK(d >= -n && d < n, op, ": dimension ", d, " is out of range for a tensor with ", ndim,
              " dimensions (expected ", -n, " to ", n - 1, ")");
     return d < 0 ? d + n : d;
@@ -126,6 +128,10 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
     const int64_t lead = x.dim() - (int64_t)shape.size();
     ZG_CHECK(lead >= 0, "sum_to: cannot sum shape ", shape_str(x.shape()), " to ",
              shape_str(shape));
+    for (int64_t d = lead; d < x.dim(); ++d)
+        ZG_CHECK(shape[d - lead] == 1 || shape[d - lead] == x.shape()[d], "sum_to: cannot sum "
+                 "shape ", shape_str(x.shape()), " to ", shape_str(shape), " (it does not "
+                 "broadcast to it)");
     Axes axes;
     for (int64_t d = 0; d < x.dim(); ++d)
         if (d < lead || (shape[d - lead] == 1 && x.shape()[d] != 1)) axes.push_back(d);

@@ -147,6 +147,9 @@ Tensor Tensor::expand(Shape shape) const {
     const int64_t lead = (int64_t)shape.size() - dim();
     for (int64_t d = 0; d < dim() && lead >= 0; ++d)
         if (shape[lead + d] == -1) shape[lead + d] = this->shape()[d];
+    for (int64_t s : shape)
+        ZG_CHECK(s >= 0, "expand: invalid size ", s, " in ", shape_str(shape), " for a tensor of "
+                 "shape ", shape_str(this->shape()), " (-1 only keeps an existing dimension)");
     Tensor v = kernels::broadcast_to(*this, shape, "expand");
     if (v.same(*this)) return *this;
     return record("expand", v, {*this}, [from = this->shape()](const BackwardArgs& g) -> Grads {
@@ -176,6 +179,7 @@ Tensor Tensor::to(DType t) const {
 Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
     ZG_CHECK(!xs.empty(), "concat: no tensors given");
     const Tensor& first = xs[0];
+    ZG_CHECK(first.dim() > 0, "concat: zero-dimensional tensors cannot be joined; use stack");
     dim = wrap_dim(dim, first.dim(), "concat");
     Shape s = first.shape();
     s[dim] = 0;
