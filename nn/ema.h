@@ -1,0 +1,44 @@
+#pragma once
+// An exponential moving average of a module's weights (as in ProGAN/StyleGAN's G_ema, or
+// timm's ModelEmaV2): generated samples from the averaged generator are usually smoother than
+// from the live one.
+//
+//   nn::EMA ema(*g, 0.999);
+//   ... opt_g.step(); ema.update(*g);
+//   ema.copy_to(*g_eval);          // sample from the averaged weights
+//
+// Parameters are averaged: shadow ← decay·shadow + (1 − decay)·param. Buffers (BatchNorm
+// running statistics, spectral-norm vectors) are not trained, so they are copied as they are.
+#include <string>
+
+#include "nn/module.h"
+
+namespace zg::nn {
+
+class EMA {
+public:
+    // Starts the shadow as a copy of m's parameters and persistent buffers; 0 ≤ decay ≤ 1.
+    EMA(const Module& m, double decay);
+
+    // shadow ← decay·shadow + (1 − decay)·param for every parameter; buffers copied. m must
+    // have the structure the EMA was made from (same names and shapes).
+    void update(const Module& m);
+    // Loads the shadow weights and buffers into m (Module::load_state_dict, strict).
+    void copy_to(Module& m) const;
+
+    double decay() const { return decay_; }
+    void set_decay(double decay);
+
+    // The shadow tensors by the module's state-dict names (live tensors, as
+    // Module::state_dict), so `m.load_state_dict(ema.state_dict())` works too.
+    const StateDict& state_dict() const { return shadow_; }
+    // Copies values into the shadow; the names and shapes must be exactly the shadow's.
+    void load_state_dict(const StateDict& state);
+
+private:
+    double decay_;
+    StateDict shadow_;
+    std::vector<std::string> param_names_, buffer_names_;
+};
+
+}  // namespace zg::nn

@@ -1,0 +1,163 @@
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "nn/checkpoint.h"
+#include "zoo/trainer.h"
+
+using namespace zg;
+using namespace zg::zoo;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A scratch directory holding a tiny MNIST-layout data set (64 random 28×28 digits).
+struct Scratch {
+    fs::path root;
+    Scratch() {
+        root = fs::temp_directory_path() / ("zg_trainer_" + std::to_string(::getpid()) + "_" +
+                                            std::to_string(next()++));
+        fs::create_directories(root / "data/mnist");
+        const uint32_t n = 64;
+        std::vector<uint8_t> img = {0, 0, 8, 3, 0, 0, 0, n, 0, 0, 0, 28, 0, 0, 0, 28};
+        for (uint32_t i = 0; i < n * 28 * 28; ++i) img.push_back(uint8_t((i * 2654435761u) >> 24));
+        std::vector<uint8_t> lab = {0, 0, 8, 1, 0, 0, 0, n};
+        for (uint32_t i = 0; i < n; ++i) lab.push_back(uint8_t(i % 10));
+        std::ofstream((root / "data/mnist/train-images-idx3-ubyte").string(), std::ios::binary)
+            .write((const char*)img.data(), img.size());
+        std::ofstream((root / "data/mnist/train-labels-idx1-ubyte").string(), std::ios::binary)
+            .write((const char*)lab.data(), lab.size());
+    }
+    ~Scratch() { fs::remove_all(root); }
+    static int& next() {
+        static int c = 0;
+        return c;
+    }
+    std::string run(const std::string& name) const { return (root / name).string(); }
+
+    // A small DCGAN config that trains in well under a second per step.
+    Json config(int64_t steps) const {
+        Json c = common_defaults();
+        c.update(find_model("dcgan").defaults);
+        c["model"] = "dcgan";
+        c["data_root"] = (root / "data").string();
+        c["nz"] = 8;
+        c["ngf"] = 8;
+        c["ndf"] = 8;
+        c["batch_size"] = 16;
+        c["steps"] = steps;
+        c["sample_every"] = 2;
+        c["checkpoint_every"] = 2;
+        c["log_every"] = 1;
+        c["n_samples"] = 4;
+        c["seed"] = 5;
+        return c;
+    }
+};
+
+std::map<std::string, std::vector<float>> weights(const std::string& checkpoint) {
+    nn::Checkpoint ck = nn::Checkpoint::load(checkpoint);
+    std::map<std::string, std::vector<float>> out;
+    for (const char* part : {"G", "D", "opt_G", "opt_D"})
+        for (auto& [k, t] : ck.state(part))
+            if (is_floating(t.dtype())) out[std::string(part) + "/" + k] = t.to_vector<float>();
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("trainer: a few steps write every file of the run directory") {
+    Scratch s;
+    const std::string dir = s.run("run");
+    REQUIRE(train(s.config(4), dir, false) == 0);
+    for (const char* f : {"config.json", "metrics.jsonl", "report.html",
+                          "samples/step_000002.png", "samples/step_000004.png",
+                          "checkpoints/latest.safetensors", "checkpoints/step_000002.safetensors",
+                          "checkpoints/step_000004.safetensors"})
+        CHECK_MESSAGE(fs::exists(dir + "/" + f), f);
+    std::ifstream metrics(dir + "/metrics.jsonl");
+    std::string line;
+    int lines = 0;
+    while (std::getline(metrics, line)) {
+        Json j = Json::parse(line);
+        for (const char* k : {"step", "epoch", "time_s", "loss_d", "loss_g", "d_real", "d_fake"})
+            CHECK_MESSAGE(j.contains(k), k);
+        ++lines;
+    }
+    CHECK(lines == 4);
+    std::ifstream report(dir + "/report.html");
+    std::string html((std::istreambuf_iterator<char>(report)), {});
+    CHECK(html.find("<svg") != std::string::npos);
+    CHECK(html.find("samples/step_000004.png") != std::string::npos);
+    Json config = Json::parse(std::ifstream(dir + "/config.json"));
+    CHECK(config.at("seed") == 5);
+    CHECK(config.at("channels") == 1);
+    // The checkpoint rebuilds the generator for sampling.
+    TrainedGan g = load_trained(dir + "/checkpoints/latest.safetensors", false);
+    Generator gen(1);
+    CHECK(g.generate(g.model->sample_z(3, gen)).shape() == Shape{3, 1, 32, 32});
+    CHECK_THROWS_AS(load_trained(dir + "/checkpoints/latest.safetensors", true), Error);
+}
+
+TEST_CASE("trainer: N steps in one go equal N/2 steps plus --resume, bit for bit") {
+    Scratch s;
+    Json c = s.config(6);
+    c["ema"] = 0.9;  // the EMA is part of the state that must resume exactly
+    REQUIRE(train(c, s.run("whole"), false) == 0);
+    Json half = c;
+    half["steps"] = 3;
+    REQUIRE(train(half, s.run("split"), false) == 0);
+    // Resuming changes the target (and may change the cadence) but nothing else.
+    Json resumed = Json::parse(std::ifstream(s.run("split") + "/config.json"));
+    resumed["steps"] = 6;
+    resumed["sample_every"] = 5;
+    REQUIRE(train(resumed, s.run("split"), true) == 0);
+    auto a = weights(s.run("whole") + "/checkpoints/latest.safetensors");
+    auto b = weights(s.run("split") + "/checkpoints/latest.safetensors");
+    REQUIRE(a.size() == b.size());
+    for (auto& [k, v] : a) CHECK_MESSAGE(v == b.at(k), k);
+    auto ema_a = nn::Checkpoint::load(s.run("whole") + "/checkpoints/latest.safetensors").state("ema");
+    auto ema_b = nn::Checkpoint::load(s.run("split") + "/checkpoints/latest.safetensors").state("ema");
+    for (auto& [k, t] : ema_a)
+        if (is_floating(t.dtype())) CHECK(t.to_vector<float>() == ema_b.at(k).to_vector<float>());
+    // metrics.jsonl of the resumed run continues where it stopped.
+    std::ifstream m(s.run("split") + "/metrics.jsonl");
+    std::string line, last;
+    int n = 0;
+    while (std::getline(m, line)) last = line, ++n;
+    CHECK(n == 6);
+    CHECK(Json::parse(last).at("step") == 6);
+}
+
+TEST_CASE("trainer: an existing run directory is never overwritten") {
+    Scratch s;
+    fs::create_directories(s.run("taken"));
+    std::ofstream(s.run("taken") + "/keep.txt") << "precious";
+    try {
+        train(s.config(2), s.run("taken"), false);
+        FAIL("expected an error");
+    } catch (const Error& e) {
+        CHECK(std::string(e.what()).find("--resume") != std::string::npos);
+    }
+    CHECK(fs::exists(s.run("taken") + "/keep.txt"));
+    CHECK_THROWS_AS(train(s.config(2), s.run("nothing-here"), true), Error);
+    // A bad data set fails before anything is created.
+    Json bad = s.config(2);
+    bad["data"] = "fashion";
+    CHECK_THROWS_AS(train(bad, s.run("no-data"), false), Error);
+    CHECK_FALSE(fs::exists(s.run("no-data")));
+}
+
+TEST_CASE("trainer: a non-finite loss stops training with exit code 1, saving nothing over") {
+    Scratch s;
+    Json c = s.config(40);
+    c["lr_d"] = 1e38;  // D's first Adam step overflows its weights: G's loss is NaN at once
+    c["checkpoint_every"] = 1;
+    CHECK(train(c, s.run("run"), false) == 1);
+    // No checkpoint of a bad state is written; the run's config and report stay.
+    CHECK_FALSE(fs::exists(s.run("run") + "/checkpoints/latest.safetensors"));
+    CHECK(fs::exists(s.run("run") + "/config.json"));
+    CHECK(fs::exists(s.run("run") + "/report.html"));
+}

@@ -1,0 +1,50 @@
+#pragma once
+// What a zoo model supplies to the shared trainer: its networks, how to draw latents, one
+// training step, and its own checkpoint state. A registry maps names to builders, so adding a
+// model is one new file plus one line in registry.cpp.
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "nn/checkpoint.h"
+#include "nn/data.h"
+
+namespace zg::zoo {
+
+using Json = nlohmann::json;
+using Scalars = std::map<std::string, double>;
+
+class Gan {
+public:
+    virtual ~Gan() = default;
+    virtual nn::Module& generator() = 0;
+    virtual nn::Module& discriminator() = 0;
+    // Latent vectors for n samples (ganhacks 3: a spherical Gaussian by default).
+    virtual Tensor sample_z(int64_t n, Generator& gen) const = 0;
+    // One training step on a batch of real data; returns the scalars to log (loss_d, loss_g,
+    // d_real, d_fake, ...). `rng` is the trainer's stream for everything random in the step.
+    virtual Scalars train_step(const nn::Batch& real, Generator& rng) = 0;
+    // Everything the model needs to resume exactly (networks, optimizers, own schedules).
+    virtual void save(nn::Checkpoint& ck) const = 0;
+    virtual void restore(const nn::Checkpoint& ck) = 0;
+};
+
+struct ModelInfo {
+    std::string name;
+    std::string description;
+    Json defaults;  // the model's own flags and their default values
+    // Builds the model for a run's config (defaults merged with the user's flags) and data.
+    std::function<std::unique_ptr<Gan>(const Json& config, const nn::Dataset& data)> build;
+};
+
+const std::vector<ModelInfo>& models();
+// The model called `name`, or a zg::Error listing the known ones.
+const ModelInfo& find_model(const std::string& name);
+
+// Registration functions of the built-in models (each lives beside its model).
+ModelInfo dcgan_model_info();
+
+}  // namespace zg::zoo

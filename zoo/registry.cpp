@@ -1,0 +1,22 @@
+#include "zoo/gan.h"
+
+namespace zg::zoo {
+
+const std::vector<ModelInfo>& models() {
+    // One line per model. (Static registration objects would be dropped by the linker from a
+    // static library, so the list is explicit.)
+    static const std::vector<ModelInfo> all = {dcgan_model_info()};
+    return all;
+}
+
+const ModelInfo& find_model(const std::string& name) {
+    std::string known;
+    for (const ModelInfo& m : models()) {
+        if (m.name == name) return m;
+        known += (known.empty() ? "" : ", ") + m.name;
+    }
+    throw Error("unknown model '" + name + "'; known models: " + known +
+                " (see 'zoograd models')");
+}
+
+}  // namespace zg::zoo

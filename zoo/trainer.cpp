@@ -1,0 +1,296 @@
+#include "zoo/trainer.h"
+
+#include <omp.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "nn/dataloader.h"
+#include "nn/ema.h"
+#include "zoo/images.h"
+
+namespace zg::zoo {
+
+namespace fs = std::filesystem;
+
+Json common_defaults() {
+    return Json{{"data", "mnist"},     {"data_root", "data"}, {"steps", 0},
+                {"epochs", 1},         {"seed", 0},           {"threads", 0},
+                {"sample_every", 500}, {"checkpoint_every", 1000},
+                {"log_every", 50},     {"ema", 0.0},          {"n_samples", 64}};
+}
+
+bool resumable_key(const std::string& key) {
+    for (const char* k : {"steps", "epochs", "sample_every", "checkpoint_every", "log_every",
+                          "threads"})
+        if (key == k) return true;
+    return false;
+}
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_interrupt(int) { g_interrupted = true; }
+
+std::string step_name(const std::string& prefix, int64_t step, const std::string& ext) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s%06lld%s", prefix.c_str(), (long long)step, ext.c_str());
+    return buf;
+}
+
+// Mean of each scalar over the steps since the last log line.
+struct Window {
+    Scalars sum;
+    int64_t n = 0;
+    void add(const Scalars& s) {
+        for (auto& [k, v] : s) sum[k] += v;
+        ++n;
+    }
+    Scalars mean() const {
+        Scalars m;
+        for (auto& [k, v] : sum) m[k] = v / std::max<int64_t>(n, 1);
+        return m;
+    }
+};
+
+std::string format_duration(double s) {
+    char buf[32];
+    const long t = (long)s;
+    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    return buf;
+}
+
+// Samples from G with its current weights (or the EMA's), leaving G exactly as it was: the
+// snapshot also undoes BatchNorm's running-statistics update, so sampling never changes
+// training (and resume stays exact whatever the sampling cadence).
+Tensor sample_with(Gan& model, nn::EMA* ema, const Tensor& z) {
+    nn::Module& g = model.generator();
+    nn::StateDict snapshot;
+    for (auto& [k, v] : g.state_dict()) snapshot[k] = v.detach().clone();
+    if (ema) ema->copy_to(g);
+    Tensor images;
+    {
+        NoGradGuard ng;
+        images = model.generator().forward(z);
+    }
+    g.load_state_dict(snapshot);
+    return images;
+}
+
+struct Run {
+    Json config;
+    std::string dir;
+    std::shared_ptr<nn::TensorDataset> data;
+    std::unique_ptr<Gan> model;
+    std::unique_ptr<nn::DataLoader> loader;
+    std::unique_ptr<nn::EMA> ema;
+    Generator rng;      // every random draw of the training steps
+    Tensor fixed_z;     // the latents of the sample grids
+    int64_t step = 0;
+    double elapsed = 0;  // training seconds before this session (for time_s across resumes)
+
+    std::string checkpoint_path(const std::string& name) const {
+        return dir + "/checkpoints/" + name;
+    }
+
+    // total_seconds: training time of the whole run so far (stored, so time_s continues across
+    // resumes).
+    void save_checkpoint(double total_seconds) {
+        nn::Checkpoint ck;
+        model->save(ck);
+        if (ema) ck.add_ema("ema", *ema);
+        nn::LoaderState pos = loader->state();
+        ck.set_json("config", config)
+            .set_counter("step", step)
+            .set_counter("loader_epoch", pos.epoch)
+            .set_counter("loader_batch", pos.batch)
+            .set_counter("elapsed_ms", (int64_t)(total_seconds * 1000))
+            .set_rng("train", rng);
+        ck.save(checkpoint_path("latest.safetensors"));
+        const int64_t every = config.at("checkpoint_every").get<int64_t>();
+        if (every > 0 && step % every == 0)  // numbered copies only at the cadence
+            ck.save(checkpoint_path(step_name("step_", step, ".safetensors")));
+    }
+
+    void restore_checkpoint() {
+        const std::string path = checkpoint_path("latest.safetensors");
+        ZG_CHECK(fs::exists(path), dir, ": no checkpoint to resume from (", path,
+                 " is missing)");
+        nn::Checkpoint ck = nn::Checkpoint::load(path);
+        model->restore(ck);
+        if (ema) ck.restore_ema("ema", *ema);
+        ck.restore_rng("train", rng);
+        loader->set_state({ck.counter("loader_epoch"), ck.counter("loader_batch")});
+        step = ck.counter("step");
+        elapsed = ck.counter("elapsed_ms") / 1000.0;
+    }
+
+    void write_samples() {
+        Tensor images = sample_with(*model, ema.get(), fixed_z);
+        if (images.dim() == 4)
+            save_image_grid(images, dir + "/samples/" + step_name("step_", step, ".png"));
+        else
+            save_npy(images, dir + "/samples/" + step_name("step_", step, ".npy"));
+        write_report(dir);
+    }
+};
+
+}  // namespace
+
+int train(const Json& config_in, const std::string& dir, bool resume) {
+    Run run;
+    run.config = config_in;
+    run.dir = dir;
+    const Json& c = run.config;
+    if (c.at("threads").get<int>() > 0) omp_set_num_threads(c.at("threads").get<int>());
+    ZG_CHECK(resume || !fs::exists(dir) || fs::is_empty(dir), "--out ", dir,
+             " already exists and is not empty; choose another directory, or continue that run "
+             "with --resume ", dir);
+    const ModelInfo& info = find_model(c.at("model"));
+    const uint64_t seed = c.at("seed").get<uint64_t>();
+    const int64_t image_size = c.contains("image_size") ? c.at("image_size").get<int64_t>() : 32;
+    run.data = nn::load_dataset(c.at("data"), true, image_size, 0, c.at("data_root"));
+    run.config["channels"] = run.data->example_shape()[0];  // so `sample` can rebuild G
+    run.model = info.build(c, *run.data);
+    if (!resume) {  // only once the data and the model are known to be good
+        fs::create_directories(dir + "/samples");
+        fs::create_directories(dir + "/checkpoints");
+        std::ofstream(dir + "/config.json") << c.dump(2) << "\n";
+    }
+    run.loader = std::make_unique<nn::DataLoader>(run.data, c.at("batch_size").get<int64_t>(),
+                                                  true, true, seed);
+    run.rng.manual_seed(seed + 1);
+    {
+        Generator fixed(seed + 2);
+        run.fixed_z = run.model->sample_z(c.at("n_samples").get<int64_t>(), fixed);
+    }
+    if (c.at("ema").get<double>() > 0)
+        run.ema = std::make_unique<nn::EMA>(run.model->generator(), c.at("ema").get<double>());
+    if (resume) run.restore_checkpoint();
+
+    const int64_t per_epoch = run.loader->batches_per_epoch();
+    const int64_t target = c.at("steps").get<int64_t>() > 0
+                               ? c.at("steps").get<int64_t>()
+                               : c.at("epochs").get<int64_t>() * per_epoch;
+    const int64_t log_every = std::max<int64_t>(1, c.at("log_every").get<int64_t>());
+    const int64_t sample_every = c.at("sample_every").get<int64_t>();
+    const int64_t checkpoint_every = c.at("checkpoint_every").get<int64_t>();
+    const bool tty = ::isatty(STDERR_FILENO);
+    std::printf("%s %s on %s: %lld examples, %lld steps per epoch, target %lld steps, seed %llu, "
+                "%d threads\nrun directory: %s\n",
+                resume ? "resuming" : "training", info.name.c_str(), run.data->name().c_str(),
+                (long long)run.data->size(), (long long)per_epoch, (long long)target,
+                (unsigned long long)seed, omp_get_max_threads(), dir.c_str());
+    std::fflush(stdout);
+
+    g_interrupted = false;
+    auto old_int = std::signal(SIGINT, on_interrupt);
+    auto old_term = std::signal(SIGTERM, on_interrupt);
+    std::ofstream metrics(dir + "/metrics.jsonl", std::ios::app);
+    const auto start = std::chrono::steady_clock::now();
+    const int64_t first_step = run.step;
+    Window window;
+    int code = 0;
+    auto seconds = [&] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
+    while (run.step < target) {
+        nn::Batch batch = run.loader->next();
+        Scalars s = run.model->train_step(batch, run.rng);
+        for (auto& [k, v] : s) {
+            if (std::isfinite(v)) continue;
+            const std::string last = run.checkpoint_path("latest.safetensors");
+            std::fprintf(stderr, "\nerror: %s became %f at step %lld; training stopped. %s Try a "
+                         "lower learning rate, another loss, or gradient penalties.\n",
+                         k.c_str(), v, (long long)run.step + 1,
+                         fs::exists(last) ? ("The last good checkpoint is " + last + ".").c_str()
+                                          : "No checkpoint had been written yet.");
+            code = 1;
+        }
+        if (code) break;
+        ++run.step;
+        if (run.ema) run.ema->update(run.model->generator());
+        window.add(s);
+        const double now = seconds();
+        if (run.step % log_every == 0 || run.step == target) {
+            Json line{{"step", run.step},
+                      {"epoch", (double)run.step / per_epoch},
+                      {"time_s", run.elapsed + now}};
+            for (auto& [k, v] : window.mean()) line[k] = v;
+            metrics << line.dump() << "\n" << std::flush;
+            const double rate = (run.step - first_step) / std::max(now, 1e-9);
+            char msg[256];
+            auto m = window.mean();
+            std::snprintf(msg, sizeof msg,
+                          "step %lld/%lld  epoch %.2f  %.2f it/s  ETA %s  loss_D %.3f  loss_G "
+                          "%.3f  D(x) %.3f  D(G(z)) %.3f",
+                          (long long)run.step, (long long)target, (double)run.step / per_epoch,
+                          rate, format_duration((target - run.step) / std::max(rate, 1e-9)).c_str(),
+                          m["loss_d"], m["loss_g"], m["d_real"], m["d_fake"]);
+            if (tty)
+                std::fprintf(stderr, "\r%s\033[K", msg);
+            else
+                std::printf("%s\n", msg);
+            std::fflush(stdout);
+            window = Window();
+        }
+        if (sample_every > 0 && run.step % sample_every == 0) run.write_samples();
+        if (checkpoint_every > 0 && run.step % checkpoint_every == 0)
+            run.save_checkpoint(run.elapsed + seconds());
+        if (g_interrupted) {
+            code = 130;
+            break;
+        }
+    }
+    if (tty) std::fprintf(stderr, "\n");
+    std::signal(SIGINT, old_int);
+    std::signal(SIGTERM, old_term);
+    if (code == 1) {
+        write_report(dir);
+        return code;
+    }
+    run.elapsed += seconds();
+    run.save_checkpoint(run.elapsed);
+    run.write_samples();
+    if (code == 130)
+        std::printf("interrupted at step %lld; checkpoint saved. Continue with: zoograd train "
+                    "--resume %s\n", (long long)run.step, dir.c_str());
+    else
+        std::printf("done: %lld steps in %s\n", (long long)run.step,
+                    format_duration(run.elapsed).c_str());
+    std::printf("samples: %s/samples/%s\nreport:  %s/report.html\ncheckpoint: %s\n", dir.c_str(),
+                step_name("step_", run.step, ".png").c_str(), dir.c_str(),
+                run.checkpoint_path("latest.safetensors").c_str());
+    return code;
+}
+
+TrainedGan load_trained(const std::string& path, bool use_ema) {
+    nn::Checkpoint ck = nn::Checkpoint::load(path);
+    const Json& c = ck.json("config");
+    const int64_t image_size = c.contains("image_size") ? c.at("image_size").get<int64_t>() : 32;
+    // The model is rebuilt from its config; the data set is only needed for its shape, so a
+    // stand-in of the right shape is used instead of loading it.
+    auto data = std::make_shared<nn::TensorDataset>(
+        zeros({1, c.at("channels").get<int64_t>(), image_size, image_size}), Tensor(), 0,
+        c.at("data").get<std::string>());
+    TrainedGan t;
+    t.model = find_model(c.at("model")).build(c, *data);
+    t.model->restore(ck);
+    if (use_ema) {
+        ZG_CHECK(ck.has_state("ema"), path,
+                 ": this run kept no EMA generator (train with --ema DECAY to have one)");
+        t.ema = std::make_shared<nn::EMA>(t.model->generator(), 0.999);
+        ck.restore_ema("ema", *t.ema);
+    }
+    return t;
+}
+
+Tensor TrainedGan::generate(const Tensor& z) { return sample_with(*model, ema.get(), z); }
+
+}  // namespace zg::zoo
