@@ -13,7 +13,7 @@ SRC_DIRS   := engine nn zoo tools tests
 # warnings, no "Entering directory" noise); parallelism is JOBS.
 CMAKE := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL cmake
 .DEFAULT_GOAL := all
-.PHONY: all deps deps-data deps-torch data test test-slow test-asan demo bench install \
+.PHONY: all deps deps-data deps-torch data test test-slow test-asan demo install \
         format clean help
 
 all:
@@ -47,11 +47,9 @@ test-asan: deps
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    ctest -LE slow --output-on-failure --no-label-summary -j$(JOBS)
 
+# DCGAN on MNIST for one epoch; prints where the sample grid and report.html are.
 demo: deps data all
-	./$(BUILD)/zoograd demo
-
-bench: deps-torch all
-	./$(BUILD)/zoograd bench
+	./$(BUILD)/zoograd train dcgan --data mnist --epochs 1 --sample-every 200
 
 install: all
 	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)
@@ -71,8 +69,7 @@ help:
 	@echo "  test       build and run the fast tests (ctest -LE slow)"
 	@echo "  test-slow  build and run the slow tests (ctest -L slow)"
 	@echo "  test-asan  build build-asan/ with ASan+UBSan and run the fast tests"
-	@echo "  demo       build and run ./build/zoograd demo"
-	@echo "  bench      install torch deps, build and run ./build/zoograd bench"
+	@echo "  demo       install, fetch MNIST, build, train DCGAN for one epoch"
 	@echo "  install    build and install to PREFIX (default /usr/local)"
 	@echo "  format     clang-format -i all .h/.cpp under $(SRC_DIRS)"
 	@echo "  clean      remove build/ and build-asan/"
