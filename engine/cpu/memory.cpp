@@ -35,7 +35,9 @@ std::shared_ptr<Storage> CpuBackend::allocate(size_t bytes) {
     return s;
 }
 
-void CpuBackend::release(Storage& s) { cpu_allocator().release(s.data, s.capacity); }
+void CpuBackend::release(Storage& s) {
+    cpu_allocator().release(s.data, s.capacity);
+}
 
 void CpuBackend::copy(const Tensor& src, const Tensor& dst) {
     ZG_CHECK(src.shape() == dst.shape(), "copy: source shape ", shape_str(src.shape()),
@@ -49,7 +51,8 @@ void CpuBackend::copy(const Tensor& src, const Tensor& dst) {
             D* d = dst.data<D>();
             const S* s = src.data<S>();
             StridedLoop<2> loop(dst.shape(), {&dst.strides(), &src.strides()});
-            auto [ds, ss] = loop.inner_strides();
+            // Plain copies: lambdas cannot capture structured bindings before clang 16.
+            const int64_t ds = loop.inner_strides()[0], ss = loop.inner_strides()[1];
             loop.for_each_row([&](auto off, int64_t n) {
                 D* pd = d + off[0];
                 const S* ps = s + off[1];
@@ -78,10 +81,17 @@ void CpuBackend::random(RandomKind kind, const Tensor& out, Generator& gen, doub
     dispatch_float(out.dtype(), "random", [&]<class T>() {
         T* p = out.data<T>();
         switch (kind) {
-            case RandomKind::uniform: fill_uniform<T>(p, n, gen, (T)a, (T)b); break;
-            case RandomKind::normal: fill_normal<T>(p, n, gen, (T)a, (T)b); break;
-            case RandomKind::bernoulli: fill_bernoulli<T>(p, n, gen, (T)a); break;
-            case RandomKind::randint: break;
+            case RandomKind::uniform:
+                fill_uniform<T>(p, n, gen, (T)a, (T)b);
+                break;
+            case RandomKind::normal:
+                fill_normal<T>(p, n, gen, (T)a, (T)b);
+                break;
+            case RandomKind::bernoulli:
+                fill_bernoulli<T>(p, n, gen, (T)a);
+                break;
+            case RandomKind::randint:
+                break;
         }
     });
 }

@@ -10,6 +10,7 @@
 
 #include "engine/rng.h"
 #include "gradcheck.h"
+#include "test_util.h"
 
 using namespace zg;
 using namespace zg::testing;
@@ -17,21 +18,6 @@ using namespace zg::testing;
 namespace {
 
 using Inputs = std::vector<Tensor>;
-
-Tensor f64(const std::vector<double>& v, const Shape& shape) {
-    return from_vector(v, shape);
-}
-Tensor f64(const std::vector<double>& v) {
-    return from_vector(v, {(int64_t)v.size()});
-}
-Tensor f32(const std::vector<float>& v) {
-    return from_vector(v, {(int64_t)v.size()});
-}
-
-void check_values(const Tensor& t, const std::vector<double>& want, const std::string& what,
-                  double tol = 0.0) {
-    expect_close(t.to_vector<double>(), want, tol, tol, what);
-}
 
 // d/dx sum(y) for a leaf x.
 Tensor grad_of_sum(const Tensor& y, const Tensor& x) {

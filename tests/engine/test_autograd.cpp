@@ -11,25 +11,12 @@
 #include "engine/ops.h"
 #include "engine/rng.h"
 #include "gradcheck.h"
+#include "test_util.h"
 
 using namespace zg;
+using namespace zg::testing;
 
 namespace {
-
-// The message of the zg::Error that f throws, or "" when it throws nothing.
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const zg::Error& e) {
-        return e.what();
-    }
-    return "";
-}
-
-bool contains(const std::string& s, const std::string& part) {
-    return s.find(part) != std::string::npos;
-}
 
 void check_values(const Tensor& t, const std::vector<double>& want, double tol = 1e-6) {
     REQUIRE(t.defined());

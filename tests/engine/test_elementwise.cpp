@@ -12,6 +12,7 @@
 
 #include "engine/rng.h"
 #include "gradcheck.h"
+#include "test_util.h"
 
 using namespace zg;
 using namespace zg::testing;
@@ -19,22 +20,6 @@ using namespace zg::testing;
 namespace {
 
 using Inputs = std::vector<Tensor>;
-
-Tensor f64(const std::vector<double>& v, const Shape& shape) {
-    return from_vector(v, shape);
-}
-Tensor f64(const std::vector<double>& v) {
-    return from_vector(v, {(int64_t)v.size()});
-}
-Tensor f32(const std::vector<float>& v, const Shape& shape) {
-    return from_vector(v, shape);
-}
-
-// Exact comparison (or within `tol`) of a tensor's values with a hand-computed vector.
-void check_values(const Tensor& t, const std::vector<double>& want, const std::string& what,
-                  double tol = 0.0) {
-    expect_close(t.to_vector<double>(), want, tol, tol, what);
-}
 
 // Pairs of shapes that broadcast: equal, trailing vector, both sides expanding, 0-d scalars.
 const std::vector<std::pair<Shape, Shape>> kBroadcastPairs = {

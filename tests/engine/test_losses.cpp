@@ -7,29 +7,12 @@
 #include <string>
 
 #include "gradcheck.h"
+#include "test_util.h"
 
 using namespace zg;
 using namespace zg::testing;
 
 namespace {
-
-Tensor f64(const std::vector<double>& v, const Shape& s) {
-    return from_vector(v, s);
-}
-Tensor i32(const std::vector<int32_t>& v, const Shape& s) {
-    return from_vector(v, s);
-}
-
-void expect_tensor(const Tensor& t, const Shape& shape, const std::vector<double>& want,
-                   double tol = 1e-12) {
-    REQUIRE_MESSAGE(t.shape() == shape, "shape ", shape_str(t.shape()), ", expected ",
-                    shape_str(shape));
-    std::vector<double> got = t.to_vector<double>();
-    REQUIRE(got.size() == want.size());
-    for (size_t i = 0; i < got.size(); ++i)
-        CHECK_MESSAGE(std::abs(got[i] - want[i]) <= tol * (1.0 + std::abs(want[i])), "element ", i,
-                      ": ", got[i], " vs ", want[i]);
-}
 
 void expect_finite(const Tensor& t) {
     auto v = t.to_vector<double>();

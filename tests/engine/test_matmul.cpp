@@ -8,26 +8,12 @@
 
 #include "engine/allocator.h"
 #include "gradcheck.h"
+#include "test_util.h"
 
 using namespace zg;
 using namespace zg::testing;
 
 namespace {
-
-Tensor f64(const std::vector<double>& v, const Shape& s) {
-    return from_vector(v, s);
-}
-
-void expect_tensor(const Tensor& t, const Shape& shape, const std::vector<double>& want,
-                   double tol = 1e-12) {
-    REQUIRE_MESSAGE(t.shape() == shape, "shape ", shape_str(t.shape()), ", expected ",
-                    shape_str(shape));
-    std::vector<double> got = t.to_vector<double>();
-    REQUIRE(got.size() == want.size());
-    for (size_t i = 0; i < got.size(); ++i)
-        CHECK_MESSAGE(std::abs(got[i] - want[i]) <= tol * (1.0 + std::abs(want[i])), "element ", i,
-                      ": ", got[i], " vs ", want[i]);
-}
 
 // Element at a multi-index of a tensor of `shape` broadcast to `full` (leading dims added,
 // size-1 dims repeated), read from its row-major values.

@@ -15,24 +15,12 @@
 
 #include "engine/ops.h"
 #include "engine/rng.h"
+#include "test_util.h"
 
 using namespace zg;
+using namespace zg::testing;
 
 namespace {
-
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const zg::Error& e) {
-        return e.what();
-    }
-    return "";
-}
-
-bool contains(const std::string& s, const std::string& part) {
-    return s.find(part) != std::string::npos;
-}
 
 // Bit-for-bit equality of two tensors of the same dtype and shape.
 bool same_bits(const Tensor& a, const Tensor& b) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "gradcheck.h"
+#include "test_util.h"
 
 using namespace zg;
 using namespace zg::testing;
@@ -16,26 +17,6 @@ using namespace zg::testing;
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-Tensor f64(const std::vector<double>& v, const Shape& s) {
-    return from_vector(v, s);
-}
-
-void expect_tensor(const Tensor& t, const Shape& shape, const std::vector<double>& want,
-                   double tol = 1e-12) {
-    REQUIRE_MESSAGE(t.shape() == shape, "shape ", shape_str(t.shape()), ", expected ",
-                    shape_str(shape));
-    std::vector<double> got = t.to_vector<double>();
-    REQUIRE(got.size() == want.size());
-    for (size_t i = 0; i < got.size(); ++i) {
-        if (std::isinf(want[i])) {
-            CHECK_MESSAGE(got[i] == want[i], "element ", i, ": ", got[i], " vs ", want[i]);
-            continue;
-        }
-        CHECK_MESSAGE(std::abs(got[i] - want[i]) <= tol * (1.0 + std::abs(want[i])), "element ", i,
-                      ": ", got[i], " vs ", want[i]);
-    }
-}
 
 // The elements of x (row-major, `shape`) grouped by output element of a reduction over the
 // non-negative `axes`, in row-major order of the output.

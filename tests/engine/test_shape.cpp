@@ -8,18 +8,19 @@
 #include <string>
 
 #include "gradcheck.h"
+#include "test_util.h"
 
 using namespace zg;
-using namespace zg::testing;
+// Not the whole namespace: this file keeps its own expect_tensor (absolute tolerance).
+using zg::testing::check_op;
+using zg::testing::f64;
+using zg::testing::i32;
+using zg::testing::leaves;
+using zg::testing::OpFn;
+using zg::testing::test_input;
 
 namespace {
 
-Tensor f64(const std::vector<double>& v, const Shape& s) {
-    return from_vector(v, s);
-}
-Tensor i32(const std::vector<int32_t>& v, const Shape& s) {
-    return from_vector(v, s);
-}
 // 0, 1, 2, ... in float64 with the given shape.
 Tensor iota(const Shape& s) {
     return arange(shape_numel(s), DType::f64).reshape(s);
@@ -31,6 +32,7 @@ std::vector<double> seq(int64_t from, int64_t to, int64_t step = 1) {
     return v;
 }
 
+// Absolute tolerance, exact by default (unlike zg::testing::expect_tensor's relative one).
 void expect_tensor(const Tensor& t, const Shape& shape, const std::vector<double>& want,
                    double tol = 0.0) {
     REQUIRE_MESSAGE(t.shape() == shape, "shape ", shape_str(t.shape()), ", expected ",

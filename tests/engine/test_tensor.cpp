@@ -8,24 +8,12 @@
 #include <vector>
 
 #include "engine/ops.h"
+#include "test_util.h"
 
 using namespace zg;
+using namespace zg::testing;
 
 namespace {
-
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const zg::Error& e) {
-        return e.what();
-    }
-    return "";
-}
-
-bool contains(const std::string& s, const std::string& part) {
-    return s.find(part) != std::string::npos;
-}
 
 std::string printed(const Tensor& t) {
     std::ostringstream os;

@@ -13,9 +13,11 @@
 
 #include "engine/safetensors.h"
 #include "nn/checkpoint.h"
+#include "test_util.h"
 
 using namespace zg;
 using namespace zg::nn;
+using namespace zg::testing;
 namespace fs = std::filesystem;
 
 namespace {
@@ -56,20 +58,6 @@ struct Mlp : Module {
     std::string type_name() const override { return "Mlp"; }
 };
 
-bool contains(const std::string& s, const std::string& part) {
-    return s.find(part) != std::string::npos;
-}
-
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
-
 bool same(const Tensor& a, const Tensor& b) {
     return a.shape() == b.shape() && a.dtype() == b.dtype() &&
            a.to_vector<double>() == b.to_vector<double>();
@@ -81,22 +69,6 @@ bool same(const StateDict& a, const StateDict& b) {
         if (!b.count(k) || !same(t, b.at(k))) return false;
     return true;
 }
-
-// A fresh directory under the system temp dir, removed at the end of the test.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        path = fs::temp_directory_path() /
-               ("zg_test_checkpoint_" + std::to_string(::getpid()) + "_" +
-                std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 void set_values(Tensor& t, const std::vector<double>& v) {
     NoGradGuard ng;

@@ -8,28 +8,14 @@
 #include <fstream>
 
 #include "nn/dataloader.h"
+#include "test_util.h"
 
 using namespace zg;
 using namespace zg::nn;
 namespace fs = std::filesystem;
+using zg::testing::TempDir;
 
 namespace {
-
-// A scratch directory removed at the end of the test case.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        path = fs::temp_directory_path() / ("zg_data_" + std::to_string(::getpid()) + "_" +
-                                            std::to_string(counter()++));
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    static int& counter() {
-        static int c = 0;
-        return c;
-    }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
 // An IDX file of unsigned bytes with the given dims; values i % 256.
 std::vector<uint8_t> idx_bytes(const std::vector<uint32_t>& dims) {
@@ -53,13 +39,9 @@ void write_gz(const std::string& path, const std::vector<uint8_t>& bytes) {
     gzclose(f);
 }
 
+// Says "(no error)" rather than "" when f throws nothing, so failure messages show it.
 std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
+    return zg::testing::error_of(f, "(no error)");
 }
 
 // A tiny MNIST-layout directory: n images of 28×28 and labels i % 10.
@@ -85,8 +67,8 @@ TEST_CASE("IDX: plain and gzip files read the same; pixels map to [-1, 1]") {
     CHECK(a->example_shape() == Shape{1, 28, 28});
     CHECK(a->examples().to_vector<float>() == b->examples().to_vector<float>());
     auto px = a->examples().to_vector<float>();
-    CHECK(px[0] == -1.0f);                                    // byte 0
-    CHECK(px[255] == doctest::Approx(1.0f));                  // byte 255
+    CHECK(px[0] == -1.0f);                    // byte 0
+    CHECK(px[255] == doctest::Approx(1.0f));  // byte 255
     CHECK(a->labels().to_vector<int32_t>()[11] == 1);
 }
 
@@ -195,8 +177,8 @@ TEST_CASE("DataLoader: each epoch is a permutation, reproducible from (seed, epo
         Batch x = a.next(), y = b.next();
         CHECK(x.x.to_vector<float>() == y.x.to_vector<float>());  // prefetch changes nothing
         auto v = x.labels.to_vector<int32_t>();
-        (i < 10 ? first_epoch : second_epoch).insert((i < 10 ? first_epoch : second_epoch).end(),
-                                                     v.begin(), v.end());
+        (i < 10 ? first_epoch : second_epoch)
+            .insert((i < 10 ? first_epoch : second_epoch).end(), v.begin(), v.end());
     }
     CHECK(a.state().epoch == 2);
     CHECK(first_epoch != second_epoch);  // reshuffled

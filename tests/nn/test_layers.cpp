@@ -6,27 +6,15 @@
 #include "engine/rng.h"
 #include "nn/layers.h"
 #include "nn/sequential.h"
+#include "test_util.h"
 #include "tests/engine/gradcheck.h"
 
 using namespace zg;
 using namespace zg::nn;
+using namespace zg::testing;
 using zg::testing::check_op;
 
 namespace {
-
-// The message of the zg::Error f throws, or "" when it throws none.
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
-
-bool contains(const std::string& s, const std::string& part) {
-    return s.find(part) != std::string::npos;
-}
 
 std::vector<double> values(const Tensor& t) {
     return t.to(DType::f64).to_vector<double>();
@@ -37,10 +25,6 @@ void check_values(const Tensor& got, const std::vector<double>& want, double tol
     REQUIRE(g.size() == want.size());
     for (size_t i = 0; i < g.size(); ++i)
         CHECK_MESSAGE(g[i] == doctest::Approx(want[i]).epsilon(tol), "element ", i);
-}
-
-Tensor f32(const std::vector<float>& v, const Shape& s) {
-    return from_vector<float>(v, s);
 }
 
 double mean_of(const std::vector<double>& v) {

@@ -6,9 +6,11 @@
 #include "nn/init.h"
 #include "nn/linear.h"
 #include "nn/sequential.h"
+#include "test_util.h"
 
 using namespace zg;
 using namespace zg::nn;
+using namespace zg::testing;
 
 namespace {
 
@@ -16,15 +18,12 @@ namespace {
 struct TinyNet : Module {
     std::shared_ptr<Sequential> main;
     TinyNet() {
-        main = register_module("main", make<Sequential>(std::initializer_list<ModulePtr>{
-                                           make<Conv2d>(1, 2, 3, 1, 1, false), make<Linear>(4, 3)}));
+        main =
+            register_module("main", make<Sequential>(std::initializer_list<ModulePtr>{
+                                        make<Conv2d>(1, 2, 3, 1, 1, false), make<Linear>(4, 3)}));
     }
     std::string type_name() const override { return "TinyNet"; }
 };
-
-bool contains(const std::string& s, const std::string& part) {
-    return s.find(part) != std::string::npos;
-}
 
 }  // namespace
 
@@ -124,6 +123,7 @@ TEST_CASE("init: DCGAN normal, Xavier, Kaiming and orthogonal have the right sta
     Tensor qqt = matmul(q, q.t());  // rows orthonormal
     auto v = qqt.to_vector<float>();
     for (int i = 0; i < 4; ++i)
-        for (int j = 0; j < 4; ++j) CHECK(v[i * 4 + j] == doctest::Approx(i == j ? 1.0 : 0.0).epsilon(1e-5));
+        for (int j = 0; j < 4; ++j)
+            CHECK(v[i * 4 + j] == doctest::Approx(i == j ? 1.0 : 0.0).epsilon(1e-5));
     CHECK_THROWS_AS(init::gain("swish"), Error);
 }

@@ -12,11 +12,13 @@
 #include "nn/linear.h"
 #include "nn/norm.h"
 #include "nn/sequential.h"
+#include "test_util.h"
 #include "tests/engine/gradcheck.h"
 
 using namespace zg;
 using namespace zg::nn;
 using zg::testing::check_op;
+using zg::testing::contains;
 using zg::testing::test_input;
 
 namespace {
@@ -38,17 +40,9 @@ std::vector<std::string> keys(const StateDict& sd) {
     return out;
 }
 
+// Says "(no error)" rather than "" when f throws nothing, so failure messages show it.
 std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
-
-bool contains(const std::string& s, const std::string& part) {
-    return s.find(part) != std::string::npos;
+    return zg::testing::error_of(f, "(no error)");
 }
 
 void set_values(Tensor& t, const std::vector<float>& v) {

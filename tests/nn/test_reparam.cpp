@@ -9,27 +9,16 @@
 #include "nn/linear.h"
 #include "nn/reparam.h"
 #include "nn/sequential.h"
+#include "test_util.h"
 #include "tests/engine/gradcheck.h"
 
 using namespace zg;
 using namespace zg::nn;
+using namespace zg::testing;
 using zg::testing::check_op;
 using zg::testing::test_input;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
-
-bool contains(const std::string& s, const std::string& part) {
-    return s.find(part) != std::string::npos;
-}
 
 std::vector<double> values(const Tensor& t) {
     return t.to(DType::f64).to_vector<double>();

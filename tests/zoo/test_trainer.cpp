@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "nn/checkpoint.h"
+#include "test_util.h"
 #include "zoo/trainer.h"
 
 using namespace zg;
@@ -15,10 +16,9 @@ namespace {
 
 // A scratch directory holding a tiny MNIST-layout data set (64 random 28×28 digits).
 struct Scratch {
-    fs::path root;
+    zg::testing::TempDir dir{"zg_trainer"};
+    fs::path root = dir.path;
     Scratch() {
-        root = fs::temp_directory_path() / ("zg_trainer_" + std::to_string(::getpid()) + "_" +
-                                            std::to_string(next()++));
         fs::create_directories(root / "data/mnist");
         const uint32_t n = 64;
         std::vector<uint8_t> img = {0, 0, 8, 3, 0, 0, 0, n, 0, 0, 0, 28, 0, 0, 0, 28};
@@ -29,11 +29,6 @@ struct Scratch {
             .write((const char*)img.data(), img.size());
         std::ofstream((root / "data/mnist/train-labels-idx1-ubyte").string(), std::ios::binary)
             .write((const char*)lab.data(), lab.size());
-    }
-    ~Scratch() { fs::remove_all(root); }
-    static int& next() {
-        static int c = 0;
-        return c;
     }
     std::string run(const std::string& name) const { return (root / name).string(); }
 
@@ -72,10 +67,10 @@ TEST_CASE("trainer: a few steps write every file of the run directory") {
     Scratch s;
     const std::string dir = s.run("run");
     REQUIRE(train(s.config(4), dir, false) == 0);
-    for (const char* f : {"config.json", "metrics.jsonl", "report.html",
-                          "samples/step_000002.png", "samples/step_000004.png",
-                          "checkpoints/latest.safetensors", "checkpoints/step_000002.safetensors",
-                          "checkpoints/step_000004.safetensors"})
+    for (const char* f :
+         {"config.json", "metrics.jsonl", "report.html", "samples/step_000002.png",
+          "samples/step_000004.png", "checkpoints/latest.safetensors",
+          "checkpoints/step_000002.safetensors", "checkpoints/step_000004.safetensors"})
         CHECK_MESSAGE(fs::exists(dir + "/" + f), f);
     std::ifstream metrics(dir + "/metrics.jsonl");
     std::string line;
@@ -118,8 +113,10 @@ TEST_CASE("trainer: N steps in one go equal N/2 steps plus --resume, bit for bit
     auto b = weights(s.run("split") + "/checkpoints/latest.safetensors");
     REQUIRE(a.size() == b.size());
     for (auto& [k, v] : a) CHECK_MESSAGE(v == b.at(k), k);
-    auto ema_a = nn::Checkpoint::load(s.run("whole") + "/checkpoints/latest.safetensors").state("ema");
-    auto ema_b = nn::Checkpoint::load(s.run("split") + "/checkpoints/latest.safetensors").state("ema");
+    auto ema_a =
+        nn::Checkpoint::load(s.run("whole") + "/checkpoints/latest.safetensors").state("ema");
+    auto ema_b =
+        nn::Checkpoint::load(s.run("split") + "/checkpoints/latest.safetensors").state("ema");
     for (auto& [k, t] : ema_a)
         if (is_floating(t.dtype())) CHECK(t.to_vector<float>() == ema_b.at(k).to_vector<float>());
     // metrics.jsonl of the resumed run continues where it stopped.
