@@ -1,0 +1,116 @@
+// Single nn layers against PyTorch 1.13: with PyTorch's parameters loaded by name, the output
+// and the gradients of sum(out · v) with respect to the input and every parameter match, and
+// BatchNorm2d in train mode updates its running stats the same way. Fixtures:
+// tools/fixtures/gen_layer_fixtures.py.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <string>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "engine/safetensors.h"
+#include "nn/conv.h"
+#include "nn/linear.h"
+#include "nn/norm.h"
+
+using namespace zg;
+
+namespace {
+
+const SafetensorsFile& fixtures() {
+    static const SafetensorsFile f =
+        load_safetensors((std::filesystem::path(__FILE__).parent_path().parent_path() / "fixtures" /
+                          "layers_torch.safetensors")
+                             .string());
+    return f;
+}
+
+// Tensors under `prefix`, with the prefix stripped.
+nn::StateDict with_prefix(const std::string& prefix) {
+    nn::StateDict sd;
+    for (const auto& [k, v] : fixtures().tensors)
+        if (k.rfind(prefix, 0) == 0) sd[k.substr(prefix.size())] = v;
+    return sd;
+}
+
+// Checks |a − b| ≤ 1e-6 + 1e-4·|b| elementwise.
+void check_close(const Tensor& a, const Tensor& b, const std::string& what) {
+    REQUIRE_MESSAGE(a.shape() == b.shape(), what);
+    const std::vector<double> x = a.to(DType::f64).to_vector<double>();
+    const std::vector<double> y = b.to(DType::f64).to_vector<double>();
+    double worst = 0;
+    for (size_t i = 0; i < x.size(); ++i)
+        worst = std::max(worst, std::abs(x[i] - y[i]) / (1e-6 + 1e-4 * std::abs(y[i])));
+    CHECK_MESSAGE(worst <= 1.0, what, ": error ", worst, " × tolerance");
+}
+
+// Loads "<name>/param/*" (strict), runs forward on "<name>/x" in the given mode, backward
+// sum(out · v), and compares the output, the input gradient and every parameter gradient.
+void run(nn::Module& m, const std::string& name, bool train) {
+    const auto& t = fixtures().tensors;
+    m.load_state_dict(with_prefix(name + "/param/"));
+    m.train(train);
+    Tensor x = t.at(name + "/x").clone();
+    x.requires_grad_();
+    Tensor out = m.forward(x);
+    check_close(out, t.at(name + "/out"), name + "/out");
+    sum(out * t.at(name + "/v")).backward();
+    check_close(x.grad(), t.at(name + "/grad_x"), name + "/grad_x");
+    const nn::StateDict want = with_prefix(name + "/grad/");
+    const nn::NamedTensors params = m.named_parameters();
+    CHECK(params.size() == want.size());
+    for (const auto& [k, p] : params) {
+        REQUIRE_MESSAGE(want.count(k), name, ": no PyTorch gradient for ", k);
+        check_close(p.grad(), want.at(k), name + "/grad/" + k);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("torch layer: Linear(5, 3)") {
+    nn::Linear m(5, 3);
+    run(m, "linear", true);
+}
+
+TEST_CASE("torch layer: Conv2d(3, 4, 3, stride 2, padding 1)") {
+    nn::Conv2d m(3, 4, 3, 2, 1);
+    run(m, "conv2d", true);
+}
+
+TEST_CASE("torch layer: ConvTranspose2d(4, 3, 4, stride 2, padding 1)") {
+    nn::ConvTranspose2d m(4, 3, 4, 2, 1);
+    run(m, "conv_transpose2d", true);
+}
+
+TEST_CASE("torch layer: BatchNorm2d(3) train mode, with the running stats after the forward") {
+    nn::BatchNorm2d m(3);
+    run(m, "bn_train", true);
+    const nn::StateDict after = with_prefix("bn_train/after/");
+    const nn::NamedTensors buffers = m.named_buffers();
+    CHECK(buffers.size() == after.size());
+    for (const auto& [k, b] : buffers) {
+        REQUIRE_MESSAGE(after.count(k), "bn_train: no PyTorch buffer ", k);
+        if (b.dtype() == DType::i32)
+            CHECK_MESSAGE(b.to_vector<int32_t>() == after.at(k).to_vector<int32_t>(), k);
+        else
+            check_close(b, after.at(k), "bn_train/after/" + k);
+    }
+}
+
+TEST_CASE("torch layer: BatchNorm2d(3) eval mode, PyTorch's running stats") {
+    nn::BatchNorm2d m(3);
+    run(m, "bn_eval", false);
+}
+
+TEST_CASE("torch layer: InstanceNorm2d(3, affine=True)") {
+    nn::InstanceNorm2d m(3, 1e-5, 0.1, true);
+    run(m, "instance_norm2d", true);
+}
+
+TEST_CASE("torch layer: LayerNorm([4]) on [2, 3, 4]") {
+    nn::LayerNorm m(Shape{4});
+    run(m, "layer_norm", true);
+}
