@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "engine/error.h"
 #include "engine/gradcheck.h"
 #include "engine/ops.h"
+#include "engine/safetensors.h"
 
 namespace zg::testing {
 
@@ -94,5 +96,31 @@ struct TempDir {
     std::string file(const std::string& name) const { return (path / name).string(); }
     std::string operator/(const std::string& name) const { return file(name); }
 };
+
+// A committed fixture file under tests/fixtures/.
+inline std::string fixture_path(const std::string& name) {
+    return (std::filesystem::path(__FILE__).parent_path() / "fixtures" / name).string();
+}
+
+// The tensors of a fixture file whose names start with `prefix`, with the prefix stripped
+// (e.g. "G/main.0.weight" → "main.0.weight").
+inline std::map<std::string, Tensor> with_prefix(const SafetensorsFile& f,
+                                                 const std::string& prefix) {
+    std::map<std::string, Tensor> out;
+    for (const auto& [k, v] : f.tensors)
+        if (k.rfind(prefix, 0) == 0) out[k.substr(prefix.size())] = v;
+    return out;
+}
+
+// max |a − b| / (1e-6 + 1e-4·|b|), the float32 tolerance used against PyTorch: ≤ 1 passes.
+inline double torch_error(const Tensor& a, const Tensor& b, const std::string& what) {
+    REQUIRE_MESSAGE(a.shape() == b.shape(), what);
+    const std::vector<double> x = a.to(DType::f64).to_vector<double>();
+    const std::vector<double> y = b.to(DType::f64).to_vector<double>();
+    double worst = 0;
+    for (size_t i = 0; i < x.size(); ++i)
+        worst = std::max(worst, std::abs(x[i] - y[i]) / (1e-6 + 1e-4 * std::abs(y[i])));
+    return worst;
+}
 
 }  // namespace zg::testing

@@ -15,6 +15,7 @@
 #include "nn/conv.h"
 #include "nn/linear.h"
 #include "nn/norm.h"
+#include "test_util.h"
 
 using namespace zg;
 
@@ -22,28 +23,16 @@ namespace {
 
 const SafetensorsFile& fixtures() {
     static const SafetensorsFile f =
-        load_safetensors((std::filesystem::path(__FILE__).parent_path().parent_path() / "fixtures" /
-                          "layers_torch.safetensors")
-                             .string());
+        load_safetensors(testing::fixture_path("layers_torch.safetensors"));
     return f;
 }
 
-// Tensors under `prefix`, with the prefix stripped.
 nn::StateDict with_prefix(const std::string& prefix) {
-    nn::StateDict sd;
-    for (const auto& [k, v] : fixtures().tensors)
-        if (k.rfind(prefix, 0) == 0) sd[k.substr(prefix.size())] = v;
-    return sd;
+    return testing::with_prefix(fixtures(), prefix);
 }
 
-// Checks |a − b| ≤ 1e-6 + 1e-4·|b| elementwise.
 void check_close(const Tensor& a, const Tensor& b, const std::string& what) {
-    REQUIRE_MESSAGE(a.shape() == b.shape(), what);
-    const std::vector<double> x = a.to(DType::f64).to_vector<double>();
-    const std::vector<double> y = b.to(DType::f64).to_vector<double>();
-    double worst = 0;
-    for (size_t i = 0; i < x.size(); ++i)
-        worst = std::max(worst, std::abs(x[i] - y[i]) / (1e-6 + 1e-4 * std::abs(y[i])));
+    const double worst = testing::torch_error(a, b, what);
     CHECK_MESSAGE(worst <= 1.0, what, ": error ", worst, " × tolerance");
 }
 

@@ -13,6 +13,7 @@
 #include "engine/ops.h"
 #include "engine/safetensors.h"
 #include "nn/optim.h"
+#include "test_util.h"
 #include "zoo/dcgan.h"
 
 using namespace zg;
@@ -20,28 +21,14 @@ using namespace zg::zoo;
 
 namespace {
 
+using testing::with_prefix;
+
 std::string fixture(const std::string& name) {
-    return (std::filesystem::path(__FILE__).parent_path().parent_path() / "fixtures" / name)
-        .string();
+    return testing::fixture_path(name);
 }
 
-// Tensors under `prefix`, with the prefix stripped.
-nn::StateDict with_prefix(const SafetensorsFile& f, const std::string& prefix) {
-    nn::StateDict sd;
-    for (const auto& [k, v] : f.tensors)
-        if (k.rfind(prefix, 0) == 0) sd[k.substr(prefix.size())] = v;
-    return sd;
-}
-
-// max |a − b| / (1e-6 + 1e-4·|b|): ≤ 1 means within tolerance.
 double rel_err(const Tensor& a, const Tensor& b, const std::string& what) {
-    REQUIRE_MESSAGE(a.shape() == b.shape(), what);
-    const std::vector<double> x = a.to(DType::f64).to_vector<double>();
-    const std::vector<double> y = b.to(DType::f64).to_vector<double>();
-    double worst = 0;
-    for (size_t i = 0; i < x.size(); ++i)
-        worst = std::max(worst, std::abs(x[i] - y[i]) / (1e-6 + 1e-4 * std::abs(y[i])));
-    return worst;
+    return testing::torch_error(a, b, what);
 }
 
 void check_close(const Tensor& a, const Tensor& b, const std::string& what, double& worst) {
