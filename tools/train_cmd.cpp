@@ -27,6 +27,8 @@ const std::map<std::string, std::string>& help_texts() {
         {"sample_every", "Save a sample grid every N steps (0: only at the end)"},
         {"checkpoint_every", "Save a checkpoint every N steps (0: only at the end)"},
         {"log_every", "Log averaged losses every N steps"},
+        {"eval_every", "Evaluate on held-out data every N steps (and at the end): e.g. test "
+                       "accuracy of semi-supervised models; 0: only at the end"},
         {"ema", "Keep an exponential moving average of G's weights with this decay (e.g. "
                 "0.999) and sample from it; 0: off"},
         {"n_samples", "Images in each sample grid"},
@@ -50,8 +52,14 @@ std::string flag_of(const std::string& key) {
     return f;
 }
 
-// The value of a flag's text, typed like the default it replaces.
+// The value of a flag's text, typed like the default it replaces. A switch (boolean default)
+// given without a value means true.
 Json parse_like(const Json& def, const std::string& text, const std::string& flag) {
+    if (def.is_boolean()) {
+        if (text.empty() || text == "true" || text == "1" || text == "yes") return true;
+        if (text == "false" || text == "0" || text == "no") return false;
+        throw Error(flag + ": expected true or false, got '" + text + "'");
+    }
     try {
         size_t used = 0;
         if (def.is_number_integer()) {
@@ -97,11 +105,17 @@ Command add_train_command(CLI::App& app) {
     cmd->add_option("--lr", *lr, "Learning rate of both G and D (sets --lr-g and --lr-d)");
     // Every key of the trainer's and the models' defaults becomes a flag.
     Json defaults = zoo::common_defaults();
-    for (const auto& m : zoo::models()) defaults.update(m.defaults);
+    std::map<std::string, std::string> helps = help_texts();
+    for (const auto& m : zoo::models()) {
+        defaults.update(m.defaults);
+        helps.insert(m.help.begin(), m.help.end());
+    }
     for (auto& [key, def] : defaults.items()) {
-        auto it = help_texts().find(key);
-        std::string help = it != help_texts().end() ? it->second : key;
-        cmd->add_option(flag_of(key), (*values)[key], help + " (default " + def.dump() + ")");
+        auto it = helps.find(key);
+        std::string help = it != helps.end() ? it->second : key;
+        auto* opt =
+            cmd->add_option(flag_of(key), (*values)[key], help + " (default " + def.dump() + ")");
+        if (def.is_boolean()) opt->expected(0, 1);
     }
     return [=]() -> int {
         auto given = [&](const std::string& key) { return cmd->count(flag_of(key)) > 0; };

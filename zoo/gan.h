@@ -27,17 +27,36 @@ public:
     // One training step on a batch of real data; returns the scalars to log (loss_d, loss_g,
     // d_real, d_fake, ...). `rng` is the trainer's stream for everything random in the step.
     virtual Scalars train_step(const nn::Batch& real, Generator& rng) = 0;
+    // Scalars measured on held-out data (e.g. a semi-supervised D's test accuracy); the trainer
+    // logs them every --eval-every steps and at the end of training. Most models have none.
+    virtual Scalars evaluate() { return {}; }
     // Everything the model needs to resume exactly (networks, optimizers, own schedules).
     virtual void save(nn::Checkpoint& ck) const = 0;
     virtual void restore(const nn::Checkpoint& ck) = 0;
+
+    // The trainer's source of further real batches, for models that take several D steps per G
+    // step (--n-critic): each call advances the same loader that feeds train_step, so resume
+    // stays exact.
+    void set_batch_source(std::function<nn::Batch()> next) { next_batch_ = std::move(next); }
+
+protected:
+    nn::Batch next_real_batch() {
+        ZG_CHECK(next_batch_, "this model needs more real batches but has no batch source");
+        return next_batch_();
+    }
+
+private:
+    std::function<nn::Batch()> next_batch_;
 };
 
 struct ModelInfo {
     std::string name;
     std::string description;
-    Json defaults;  // the model's own flags and their default values
+    Json defaults;  // the model's own flags and their default values (number, string or bool)
     // Builds the model for a run's config (defaults merged with the user's flags) and data.
     std::function<std::unique_ptr<Gan>(const Json& config, const nn::Dataset& data)> build;
+    // --help text of the model's own flags (the trainer's common flags have theirs already).
+    std::map<std::string, std::string> help = {};
 };
 
 const std::vector<ModelInfo>& models();

@@ -23,12 +23,13 @@ Json common_defaults() {
     return Json{{"data", "mnist"},     {"data_root", "data"}, {"steps", 0},
                 {"epochs", 1},         {"seed", 0},           {"threads", 0},
                 {"sample_every", 500}, {"checkpoint_every", 1000},
-                {"log_every", 50},     {"ema", 0.0},          {"n_samples", 64}};
+                {"log_every", 50},     {"ema", 0.0},          {"n_samples", 64},
+                {"eval_every", 0}};
 }
 
 bool resumable_key(const std::string& key) {
     for (const char* k : {"steps", "epochs", "sample_every", "checkpoint_every", "log_every",
-                          "threads"})
+                          "eval_every", "threads"})
         if (key == k) return true;
     return false;
 }
@@ -131,6 +132,22 @@ struct Run {
         elapsed = ck.counter("elapsed_ms") / 1000.0;
     }
 
+    // Held-out measurements, one metrics.jsonl line of their own (step, epoch, time_s, then
+    // the scalars); printed too, since they are what a user waits for.
+    void evaluate(std::ofstream& metrics, int64_t per_epoch, double total_seconds) {
+        Scalars s = model->evaluate();
+        if (s.empty()) return;
+        Json line{{"step", step}, {"epoch", (double)step / per_epoch}, {"time_s", total_seconds}};
+        std::string text;
+        for (auto& [k, v] : s) {
+            line[k] = v;
+            text += "  " + k + " " + std::to_string(v);
+        }
+        metrics << line.dump() << "\n" << std::flush;
+        std::printf("\neval at step %lld:%s\n", (long long)step, text.c_str());
+        std::fflush(stdout);
+    }
+
     void write_samples() {
         Tensor images = sample_with(*model, ema.get(), fixed_z);
         if (images.dim() == 4)
@@ -165,6 +182,7 @@ int train(const Json& config_in, const std::string& dir, bool resume) {
     }
     run.loader = std::make_unique<nn::DataLoader>(run.data, c.at("batch_size").get<int64_t>(),
                                                   true, true, seed);
+    run.model->set_batch_source([&run] { return run.loader->next(); });
     run.rng.manual_seed(seed + 1);
     {
         Generator fixed(seed + 2);
@@ -181,6 +199,7 @@ int train(const Json& config_in, const std::string& dir, bool resume) {
     const int64_t log_every = std::max<int64_t>(1, c.at("log_every").get<int64_t>());
     const int64_t sample_every = c.at("sample_every").get<int64_t>();
     const int64_t checkpoint_every = c.at("checkpoint_every").get<int64_t>();
+    const int64_t eval_every = c.at("eval_every").get<int64_t>();
     const bool tty = ::isatty(STDERR_FILENO);
     std::printf("%s %s on %s: %lld examples, %lld steps per epoch, target %lld steps, seed %llu, "
                 "%d threads\nrun directory: %s\n",
@@ -241,6 +260,8 @@ int train(const Json& config_in, const std::string& dir, bool resume) {
             window = Window();
         }
         if (sample_every > 0 && run.step % sample_every == 0) run.write_samples();
+        if (eval_every > 0 && run.step % eval_every == 0 && run.step != target)
+            run.evaluate(metrics, per_epoch, run.elapsed + seconds());
         if (checkpoint_every > 0 && run.step % checkpoint_every == 0)
             run.save_checkpoint(run.elapsed + seconds());
         if (g_interrupted) {
@@ -257,6 +278,7 @@ int train(const Json& config_in, const std::string& dir, bool resume) {
     }
     run.elapsed += seconds();
     run.save_checkpoint(run.elapsed);
+    run.evaluate(metrics, per_epoch, run.elapsed);
     run.write_samples();
     if (code == 130)
         std::printf("interrupted at step %lld; checkpoint saved. Continue with: zoograd train "
