@@ -58,13 +58,17 @@ IdxArray parse_idx(const std::vector<uint8_t>& bytes, const std::string& what) {
     ZG_CHECK(bytes.size() >= header, what, ": truncated IDX header (", bytes.size(),
              " bytes, the header needs ", header, ")");
     IdxArray a;
-    uint64_t count = 1;
+    uint64_t count = 1, extent = 1;  // extent: the product of the nonzero dims
     for (int d = 0; d < ndim; ++d) {
         const uint8_t* p = &bytes[4 + 4 * d];
         const uint64_t v = (uint64_t(p[0]) << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
         a.dims.push_back((int64_t)v);
+        // Checked before multiplying, and zero dims skipped: the product of four 32-bit dims can
+        // wrap around 2⁶⁴, and [0, 2³², 2³²] is empty but still no shape a tensor can take.
+        ZG_CHECK(v == 0 || extent <= (uint64_t(1) << 36) / v, what,
+                 ": IDX dimensions are implausibly large");
+        if (v != 0) extent *= v;
         count *= v;
-        ZG_CHECK(count <= (uint64_t(1) << 36), what, ": IDX dimensions are implausibly large");
     }
     ZG_CHECK(bytes.size() == header + count, what, ": IDX size mismatch: the header (dims ",
              shape_str(a.dims), ") promises ", header + count, " bytes but the file has ",
@@ -167,7 +171,11 @@ static Tensor pad_images(const Tensor& x, int64_t p, double value) {
 Tensor fit_images(const Tensor& images, int64_t image_size) {
     NoGradGuard ng;
     ZG_CHECK(image_size > 0, "image size must be positive, got ", image_size);
+    ZG_CHECK(images.dim() == 4, "fit_images: expected images [N, C, H, W], got ",
+             shape_str(images.shape()));
     const int64_t h = images.size(2), w = images.size(3);
+    ZG_CHECK(h > 0 && w > 0, "fit_images: images ", shape_str(images.shape()),
+             " have no pixels to resize");
     if (h == image_size && w == image_size) return images;
     // Digits on a black background are padded, not stretched, to the DCGAN's 32×32.
     if (h == w && image_size > h && (image_size - h) % 2 == 0 && image_size - h <= 4)

@@ -2,7 +2,12 @@
 #include <stb/stb_image.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
 
 #include "nn/data.h"
 
@@ -10,12 +15,20 @@ namespace zg::nn {
 
 namespace fs = std::filesystem;
 
-Tensor read_image(const std::string& path, int64_t channels) {
-    ZG_CHECK(channels == 1 || channels == 3, path, ": channels must be 1 or 3, got ", channels);
+Tensor decode_image(const uint8_t* bytes, size_t size, const std::string& what,
+                    int64_t channels) {
+    ZG_CHECK(channels == 1 || channels == 3, what, ": channels must be 1 or 3, got ", channels);
+    ZG_CHECK(size <= (size_t)std::numeric_limits<int>::max(), what, ": ", size,
+             " bytes is too large for an image file");
     int w = 0, h = 0, c = 0;
-    unsigned char* px = stbi_load(path.c_str(), &w, &h, &c, (int)channels);
-    ZG_CHECK(px, path, ": cannot decode image (", stbi_failure_reason(),
+    unsigned char* px = stbi_load_from_memory(bytes, (int)size, &w, &h, &c, (int)channels);
+    ZG_CHECK(px, what, ": cannot decode image (", stbi_failure_reason(),
              "); remove it or convert it to PNG/JPEG");
+    if (w <= 0 || h <= 0) {  // stb_image accepts e.g. a PNM header with height 0
+        stbi_image_free(px);
+        throw Error(what + ": the image is " + std::to_string(w) + "×" + std::to_string(h) +
+                    " pixels, it has none; remove it");
+    }
     Tensor t = empty({channels, h, w});
     float* p = t.data<float>();
     // interleaved HWC bytes → planar CHW in [-1, 1]
@@ -25,6 +38,15 @@ Tensor read_image(const std::string& path, int64_t channels) {
                 p[(k * h + y) * w + x] = px[(y * w + x) * channels + k] / 127.5f - 1.0f;
     stbi_image_free(px);
     return t;
+}
+
+Tensor read_image(const std::string& path, int64_t channels) {
+    std::ifstream f(path, std::ios::binary);
+    ZG_CHECK(f, path, ": cannot open (", std::strerror(errno), ")");
+    const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)),
+                                     std::istreambuf_iterator<char>());
+    ZG_CHECK(!f.bad(), path, ": read error (", std::strerror(errno), ")");
+    return decode_image(bytes.data(), bytes.size(), path, channels);
 }
 
 static bool is_image_file(const fs::path& p) {

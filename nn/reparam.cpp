@@ -129,6 +129,33 @@ WeightedModule& weight_norm(WeightedModule& m, int64_t dim) {
     return m;
 }
 
+Tensor weight_norm_data_init_(WeightedModule& m, const Tensor& x, double scale) {
+    ZG_CHECK(m.reparametrization() == "weight_norm", "weight_norm_data_init_: ", m.type_name(),
+             " is not weight-normalized (apply weight_norm first)");
+    ZG_CHECK(dynamic_cast<const Linear*>(&m) || dynamic_cast<const Conv2d*>(&m),
+             "weight_norm_data_init_: unsupported layer ", m.type_name(),
+             " (expected Linear or Conv2d)");
+    ZG_CHECK(scale > 0 && std::isfinite(scale), "weight_norm_data_init_: scale must be positive, ",
+             "got ", scale);
+    NoGradGuard ng;
+    Tensor& g = m.parameter("weight_g");
+    const bool has_bias = m.has_parameter("bias");
+    Tensor t = m.forward(x);
+    ZG_CHECK(t.dim() >= 2 && g.numel() == t.size(1), "weight_norm_data_init_: ", m.type_name(),
+             " has ", g.numel(), " weight norms for ", shape_str(t.shape()),
+             " outputs; it needs weight_norm over dim 0 (one norm per output unit)");
+    Shape per_unit(t.dim(), 1);  // [1, C, 1, 1] or [1, C]: broadcasts over everything else
+    per_unit[1] = -1;
+    if (has_bias) t = t - m.parameter("bias").reshape(per_unit);
+    Axes axes{0};
+    for (int64_t d = 2; d < t.dim(); ++d) axes.push_back(d);
+    const Tensor mu = mean(t, axes);
+    const Tensor inv = scale / sqrt(var(t, axes, /*unbiased=*/false) + 1e-8);
+    g.copy_(g * inv.reshape(g.shape()));
+    if (has_bias) m.parameter("bias").copy_(-mu * inv);
+    return m.forward(x);
+}
+
 // ---- equalized learning rate ----
 
 double equalized_lr_scale(const WeightedModule& m, double gain) {

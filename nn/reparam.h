@@ -37,6 +37,17 @@ WeightedModule& spectral_norm(WeightedModule& m, int64_t n_power_iterations = 1,
 // what it did before. Used by the Improved-GAN MNIST discriminator.
 WeightedModule& weight_norm(WeightedModule& m, int64_t dim = 0);
 
+// Data-dependent initialization of a weight-normalized layer (Salimans & Kingma 2016, §3.1;
+// the init pass of OpenAI's improved-gan code): for a batch x, with t = the layer's output
+// without its bias, μ and σ the mean and (biased) standard deviation of t per output unit over
+// the batch (and spatial) dims, it sets
+//   g ← g · scale/σ,   b ← −μ · scale/σ
+// so that on x every output unit has mean 0 and standard deviation `scale`. Returns the
+// layer's new output on x (what the next layer's init pass should see). The layer must be a
+// Linear or Conv2d with weight_norm over dim 0 (one g per output unit); without a bias only g
+// is set. No gradients are recorded.
+Tensor weight_norm_data_init_(WeightedModule& m, const Tensor& x, double scale = 1.0);
+
 // Equalized learning rate (Karras et al. 2018, ProGAN §4.1): the weight parameter (still named
 // "weight") is re-initialized N(0, 1) from `gen` and the bias to 0, and forward uses
 // weight · gain/√fan_in, fan_in = in·k·k (the inputs one output sees: in_features for Linear,

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <system_error>
@@ -121,6 +122,20 @@ inline double torch_error(const Tensor& a, const Tensor& b, const std::string& w
     for (size_t i = 0; i < x.size(); ++i)
         worst = std::max(worst, std::abs(x[i] - y[i]) / (1e-6 + 1e-4 * std::abs(y[i])));
     return worst;
+}
+
+// A tiny MNIST-layout data set, data_root/mnist/train-{images,labels}-idx*-ubyte: n < 256
+// pseudo-random 28×28 "digits" with labels i mod 10, for training runs through the real loader.
+inline void write_tiny_mnist(const std::filesystem::path& data_root, uint32_t n = 64) {
+    std::filesystem::create_directories(data_root / "mnist");
+    std::vector<uint8_t> img = {0, 0, 8, 3, 0, 0, 0, uint8_t(n), 0, 0, 0, 28, 0, 0, 0, 28};
+    for (uint32_t i = 0; i < n * 28 * 28; ++i) img.push_back(uint8_t((i * 2654435761u) >> 24));
+    std::vector<uint8_t> lab = {0, 0, 8, 1, 0, 0, 0, uint8_t(n)};
+    for (uint32_t i = 0; i < n; ++i) lab.push_back(uint8_t(i % 10));
+    std::ofstream((data_root / "mnist/train-images-idx3-ubyte").string(), std::ios::binary)
+        .write((const char*)img.data(), img.size());
+    std::ofstream((data_root / "mnist/train-labels-idx1-ubyte").string(), std::ios::binary)
+        .write((const char*)lab.data(), lab.size());
 }
 
 }  // namespace zg::testing

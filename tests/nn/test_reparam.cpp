@@ -309,3 +309,25 @@ TEST_CASE("Reparametrizations chain on shared pointers and work inside Sequentia
                                              "1.bias", "1.weight"});
     CHECK(wn->parameters().size() == 3);
 }
+
+TEST_CASE("weight_norm_data_init_: pre-activations with mean 0 and std `scale` on the batch") {
+    Generator gen(11);
+    auto lin = weight_norm(make<Linear>(5, 4, true, &gen));
+    const Tensor x = normal({64, 5}, 0.5, 2.0, &gen);
+    const Tensor y = weight_norm_data_init_(*lin, x, 1.5);
+    check_close(y, lin->forward(x));  // the returned output is the layer's new output
+    check_close(mean(y, {0}), zeros({4}), 1e-5);
+    check_close(sqrt(var(y, {0}, false)), full({4}, 1.5), 1e-4);
+    // g and b are what change: the direction v is untouched
+    auto conv = weight_norm(make<Conv2d>(3, 6, 3, 1, 1, true, 1, 1, &gen));
+    const Tensor v = conv->parameter("weight_v").clone();
+    const Tensor yc = weight_norm_data_init_(*conv, normal({4, 3, 5, 5}, 0.0, 3.0, &gen));
+    check_close(conv->parameter("weight_v"), v, 0.0);
+    check_close(mean(yc, {0, 2, 3}), zeros({6}), 1e-5);
+    check_close(sqrt(var(yc, {0, 2, 3}, false)), ones({6}), 1e-4);
+    CHECK(contains(error_of([&] { weight_norm_data_init_(*make<Linear>(2, 2), zeros({3, 2})); }),
+                   "not weight-normalized"));
+    auto whole = weight_norm(make<Linear>(2, 3), -1);
+    CHECK(contains(error_of([&] { weight_norm_data_init_(*whole, ones({3, 2})); }),
+                   "one norm per output unit"));
+}
