@@ -13,7 +13,7 @@ SRC_DIRS   := engine nn zoo tools tests
 # warnings, no "Entering directory" noise); parallelism is JOBS.
 CMAKE := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL cmake
 .DEFAULT_GOAL := all
-.PHONY: all deps deps-data deps-torch data test test-slow test-asan demo install \
+.PHONY: all deps deps-data deps-torch data test test-slow test-asan demo bench install \
         format clean help
 
 all:
@@ -51,6 +51,12 @@ test-asan: deps
 demo: deps data all
 	./$(BUILD)/zoograd train dcgan --data mnist --epochs 1 --sample-every 200
 
+# zoograd beside PyTorch (when python3-torch is installed) and the sgemm peak, measured in one
+# run on BENCH_THREADS threads; prints one table of ratios (docs/BENCHMARKS.md).
+BENCH_THREADS ?= $(JOBS)
+bench: all
+	@bash tools/bench/run.sh $(BUILD) $(BENCH_THREADS)
+
 install: all
 	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)
 
@@ -70,6 +76,7 @@ help:
 	@echo "  test-slow  build and run the slow tests (ctest -L slow)"
 	@echo "  test-asan  build build-asan/ with ASan+UBSan and run the fast tests"
 	@echo "  demo       install, fetch MNIST, build, train DCGAN for one epoch"
+	@echo "  bench      zoograd vs PyTorch and the sgemm peak: DCGAN step, ops (BENCH_THREADS=n)"
 	@echo "  install    build and install to PREFIX (default /usr/local)"
 	@echo "  format     clang-format -i all .h/.cpp under $(SRC_DIRS)"
 	@echo "  clean      remove build/ and build-asan/"

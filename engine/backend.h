@@ -1,5 +1,6 @@
 #pragma once
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "engine/tensor.h"
@@ -85,5 +86,8 @@ public:
 Backend& backend(Device d);
 inline Backend& backend(const Tensor& t) { return backend(t.device()); }
 Backend& cpu_backend();
+// The BLAS behind the CPU matmul and how it is threaded, e.g. "OpenBLAS 0.3.21 ... (OpenMP
+// threads, core Haswell)": OpenMP-threaded OpenBLAS shares zoograd's thread pool.
+std::string cpu_blas_info();
 
 }  // namespace zg

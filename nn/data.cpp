@@ -176,6 +176,11 @@ Tensor fit_images(const Tensor& images, int64_t image_size) {
     const int64_t h = images.size(2), w = images.size(3);
     ZG_CHECK(h > 0 && w > 0, "fit_images: images ", shape_str(images.shape()),
              " have no pixels to resize");
+    // Resizing the shorter side first makes a long strip longer still (a 1×N image becomes
+    // image_size × image_size·N); past 64:1 that is a corrupt or unsuitable file.
+    ZG_CHECK(std::max(h, w) <= 64 * std::min(h, w), "fit_images: images ",
+             shape_str(images.shape()), " are more than 64 times wider than tall or taller than ",
+             "wide; crop them first");
     if (h == image_size && w == image_size) return images;
     // Digits on a black background are padded, not stretched, to the DCGAN's 32×32.
     if (h == w && image_size > h && (image_size - h) % 2 == 0 && image_size - h <= 4)

@@ -2,6 +2,7 @@
 #include <stb/stb_image.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -15,12 +16,97 @@ namespace zg::nn {
 
 namespace fs = std::filesystem;
 
-Tensor decode_image(const uint8_t* bytes, size_t size, const std::string& what,
-                    int64_t channels) {
+namespace {
+
+// stb_image 2.27 (Debian's libstb) writes past its Huffman tables when a JPEG's DHT segment
+// declares more than 256 codes (stb_image 2.28 refuses them); found by tests/fuzz/fuzz_image.
+// This walks the marker segments the way stb reads them (entropy-coded data skipped byte by
+// byte, where only FF 00 and the restart markers FF D0-D7 may appear) and reports such a table.
+bool jpeg_has_oversized_huffman_table(const uint8_t* b, size_t n) {
+    if (n < 2 || b[0] != 0xFF || b[1] != 0xD8) return false;  // not a JPEG
+    size_t i = 2;
+    while (i + 1 < n) {
+        const uint8_t marker = b[i + 1];
+        if (b[i] != 0xFF || marker == 0xFF) {  // scan data, or a fill byte before a marker
+            ++i;
+            continue;
+        }
+        i += 2;
+        if (marker == 0x00 || (marker >= 0xD0 && marker <= 0xD9)) continue;  // no length
+        if (i + 2 > n) break;
+        const size_t end = i + (size_t(b[i]) << 8 | b[i + 1]);
+        // DHT: tables of 1 + 16 count bytes + the codes; stb reads a table's header whenever
+        // the segment has a byte left, even past its end, and past the end of the data as 0s.
+        for (size_t p = i + 2; marker == 0xC4 && p < end && p < n;) {
+            size_t codes = 0;
+            for (size_t k = p + 1; k <= p + 16 && k < n; ++k) codes += b[k];
+            if (codes > 256) return true;
+            p += 17 + codes;
+        }
+        i = std::max(end, i + 2);
+    }
+    return false;
+}
+
+// stb_image 2.27 allocates a PNG chunk's declared length (up to 2 GB) before reading it; found
+// by tests/fuzz/fuzz_image. True when a chunk claims more bytes than the file has left.
+bool png_chunk_overruns_file(const uint8_t* b, size_t n) {
+    static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    if (n < 8 || std::memcmp(b, signature, 8) != 0) return false;  // not a PNG
+    for (size_t i = 8; i + 8 <= n;) {
+        const uint64_t length = uint64_t(b[i]) << 24 | b[i + 1] << 16 | b[i + 2] << 8 | b[i + 3];
+        if (length > n - i - 8) return true;
+        i += 12 + length;  // length, type, data, CRC
+    }
+    return false;
+}
+
+// stb_image 2.27 writes past its buffer converting 16-bit binary PNM (maxval above 255) and
+// overflows an int reading a header number of ten digits or more; found by
+// tests/fuzz/fuzz_image. True for a P5/P6 header with either. Header numbers are separated
+// by whitespace and #-comments, as stb reads them.
+bool pnm_header_unsupported(const uint8_t* b, size_t n) {
+    if (n < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '6')) return false;  // not binary PNM
+    size_t i = 2;
+    for (int field = 0; field < 3; ++field) {  // width, height, maxval
+        while (i < n && (std::isspace(b[i]) || b[i] == '#'))
+            if (b[i] == '#')
+                while (i < n && b[i] != '\n' && b[i] != '\r') ++i;
+            else
+                ++i;
+        uint64_t value = 0;
+        size_t digits = 0;
+        for (; i < n && b[i] >= '0' && b[i] <= '9'; ++i, ++digits)
+            if (digits < 10) value = value * 10 + (b[i] - '0');
+        if (digits > 9 || (field == 2 && value > 255)) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+Tensor decode_image(const uint8_t* bytes, size_t size, const std::string& what, int64_t channels) {
     ZG_CHECK(channels == 1 || channels == 3, what, ": channels must be 1 or 3, got ", channels);
     ZG_CHECK(size <= (size_t)std::numeric_limits<int>::max(), what, ": ", size,
              " bytes is too large for an image file");
+    ZG_CHECK(!jpeg_has_oversized_huffman_table(bytes, size), what,
+             ": corrupt JPEG (a Huffman table with more than 256 codes); remove it or re-encode "
+             "it");
+    ZG_CHECK(!png_chunk_overruns_file(bytes, size), what,
+             ": truncated or corrupt PNG (a chunk is longer than the rest of the file)");
+    ZG_CHECK(!pnm_header_unsupported(bytes, size), what,
+             ": 16-bit or malformed PNM header (zoograd reads 8-bit PGM/PPM); convert it to PNG");
     int w = 0, h = 0, c = 0;
+    // stb_image allocates the whole image as its header declares before reading any pixel, so
+    // a few hostile bytes could ask for gigabytes. No format stb reads packs more than ~2,700
+    // pixels into a byte (GIF's LZW at best; PNG's deflate ~1,000), hence the second bound.
+    if (stbi_info_from_memory(bytes, (int)size, &w, &h, &c)) {
+        const uint64_t pixels = uint64_t(std::max(w, 0)) * uint64_t(std::max(h, 0));
+        ZG_CHECK(pixels <= (uint64_t(1) << 26), what, ": the image is ", w, "×", h,
+                 " pixels, more than zoograd reads (64 megapixels); downscale it");
+        ZG_CHECK(pixels <= 4096 * uint64_t(size), what, ": the header declares ", w, "×", h,
+                 " pixels, more than ", size, " bytes can hold; the file is corrupt");
+    }
     unsigned char* px = stbi_load_from_memory(bytes, (int)size, &w, &h, &c, (int)channels);
     ZG_CHECK(px, what, ": cannot decode image (", stbi_failure_reason(),
              "); remove it or convert it to PNG/JPEG");

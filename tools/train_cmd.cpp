@@ -28,16 +28,19 @@ const std::map<std::string, std::string>& help_texts() {
         {"checkpoint_every", "Save a checkpoint every N steps (0: only at the end)"},
         {"log_every", "Log averaged losses every N steps"},
         {"eval_every", "Evaluate on held-out data every N steps (and at the end): e.g. test "
-                       "accuracy of semi-supervised models; 0: only at the end"},
+                       "accuracy of semi-supervised models, and on mnist/fashion FID, KID and "
+                       "modes of 2000 samples (ring8/grid25: modes, high-quality fraction; "
+                       "docs/EVALUATION.md); 0: model scalars only at the end"},
         {"ema", "Keep an exponential moving average of G's weights with this decay (e.g. "
                 "0.999) and sample from it; 0: off"},
         {"n_samples", "Images in each sample grid"},
-        {"image_size", "Image size: 32 or 64 (28x28 digits are padded to 32)"},
-        {"nz", "Size of the latent vector z"},
-        {"ngf", "Generator width (filters of its last hidden layer)"},
-        {"ndf", "Discriminator width (filters of its first layer)"},
-        {"lr_g", "Generator learning rate (Adam)"},
-        {"lr_d", "Discriminator learning rate (Adam)"},
+        {"health_window", "Health monitor window in steps: warns once per window about D loss "
+                          "collapse, gradient norms over 100, unstable or saturating D "
+                          "(ganhacks 10; docs/MODELS.md); 0: off"},
+        {"stop_on_failure", "Stop (exit code 3, checkpoint saved) at the health monitor's "
+                            "first warning"},
+        {"lr_g", "Generator learning rate"},
+        {"lr_d", "Discriminator learning rate"},
         {"beta1", "Adam beta1"},
         {"beta2", "Adam beta2"},
         {"batch_size", "Mini-batch size"},
@@ -95,7 +98,11 @@ Command add_train_command(CLI::App& app) {
     auto resume = std::make_shared<std::string>();
     auto values = std::make_shared<std::map<std::string, std::string>>();
     auto lr = std::make_shared<std::string>();
-    cmd->add_option("model", *model, "Model to train")->capture_default_str();
+    cmd->add_option("model", *model,
+                    "Model to train, or 'classifier': the feature network of 'zoograd eval' "
+                    "(takes --data, --data-root, --epochs, --batch-size, --seed, --threads, "
+                    "--image-size, --out; saved in $ZOOGRAD_CACHE unless --out)")
+        ->capture_default_str();
     cmd->add_option("--out", *out,
                     "Run directory (default runs/MODEL-DATA-YYYYmmdd-HHMMSS); an existing "
                     "non-empty one is refused, never overwritten");
@@ -119,6 +126,15 @@ Command add_train_command(CLI::App& app) {
     }
     return [=]() -> int {
         auto given = [&](const std::string& key) { return cmd->count(flag_of(key)) > 0; };
+        if (*model == "classifier") {  // not a GAN: zoo/classifier.h trains it
+            ZG_CHECK(resume->empty(), "--resume is for GAN runs, not 'train classifier'");
+            std::map<std::string, std::string> flags;
+            for (auto& [key, def] : defaults.items())
+                if (given(key)) flags[key] = values->at(key);
+            if (!out->empty()) flags["out"] = *out;
+            if (!lr->empty()) flags["lr"] = *lr;
+            return train_classifier_command(flags);
+        }
         Json config;
         std::string dir;
         bool resuming = !resume->empty();
@@ -156,7 +172,7 @@ Command add_train_command(CLI::App& app) {
                 config[key] = parse_like(def, values->at(key), flag_of(key));
             }
         for (const char* key : {"steps", "epochs", "batch_size", "threads", "sample_every",
-                                "checkpoint_every", "log_every", "n_samples"})
+                                "checkpoint_every", "log_every", "n_samples", "health_window"})
             if (config.contains(key))
                 ZG_CHECK(config[key].get<int64_t>() >= 0, flag_of(key), " must not be negative");
         ZG_CHECK(config.at("batch_size").get<int64_t>() > 0, "--batch-size must be positive");

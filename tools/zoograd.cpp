@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
     add(zg::tools::add_sample_command);
     add(zg::tools::add_interp_command);
     add(zg::tools::add_models_command);
+    add(zg::tools::add_bench_command);
+    add(zg::tools::add_eval_command);
 
     zg::tools::DemoOptions demo;
     auto* demo_cmd = app.add_subcommand(

@@ -30,6 +30,14 @@ public:
     // Scalars measured on held-out data (e.g. a semi-supervised D's test accuracy); the trainer
     // logs them every --eval-every steps and at the end of training. Most models have none.
     virtual Scalars evaluate() { return {}; }
+    // Class-conditional models (acgan): the number of classes, and latents that make G draw
+    // the given classes (labels int32 [N], each in [0, num_classes())), which is what
+    // `zoograd sample --class` uses. Unconditional models have 0 classes and no such latents.
+    virtual int64_t num_classes() const { return 0; }
+    virtual Tensor sample_z_for(const Tensor& labels, Generator& gen) const {
+        (void)labels, (void)gen;
+        throw Error("this model is unconditional: it cannot draw samples of a given class");
+    }
     // Everything the model needs to resume exactly (networks, optimizers, own schedules).
     virtual void save(nn::Checkpoint& ck) const = 0;
     virtual void restore(const nn::Checkpoint& ck) = 0;
@@ -65,5 +73,10 @@ const ModelInfo& find_model(const std::string& name);
 
 // Registration functions of the built-in models (each lives beside its model).
 ModelInfo dcgan_model_info();
+ModelInfo sgan_model_info();
+ModelInfo improved_gan_model_info();
+ModelInfo mlpgan_model_info();
+ModelInfo acgan_model_info();
+ModelInfo vaegan_model_info();
 
 }  // namespace zg::zoo

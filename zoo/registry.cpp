@@ -5,7 +5,9 @@ namespace zg::zoo {
 const std::vector<ModelInfo>& models() {
     // One line per model. (Static registration objects would be dropped by the linker from a
     // static library, so the list is explicit.)
-    static const std::vector<ModelInfo> all = {dcgan_model_info()};
+    static const std::vector<ModelInfo> all = {dcgan_model_info(),        sgan_model_info(),
+                                               improved_gan_model_info(), mlpgan_model_info(),
+                                               acgan_model_info(),        vaegan_model_info()};
     return all;
 }
 
@@ -15,8 +17,7 @@ const ModelInfo& find_model(const std::string& name) {
         if (m.name == name) return m;
         known += (known.empty() ? "" : ", ") + m.name;
     }
-    throw Error("unknown model '" + name + "'; known models: " + known +
-                " (see 'zoograd models')");
+    throw Error("unknown model '" + name + "'; known models: " + known + " (see 'zoograd models')");
 }
 
 }  // namespace zg::zoo

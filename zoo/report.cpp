@@ -17,10 +17,14 @@ namespace {
 std::string escape(const std::string& s) {
     std::string out;
     for (char ch : s) {
-        if (ch == '<') out += "&lt;";
-        else if (ch == '>') out += "&gt;";
-        else if (ch == '&') out += "&amp;";
-        else out += ch;
+        if (ch == '<')
+            out += "&lt;";
+        else if (ch == '>')
+            out += "&gt;";
+        else if (ch == '&')
+            out += "&amp;";
+        else
+            out += ch;
     }
     return out;
 }
@@ -72,8 +76,23 @@ void write_report(const std::string& dir) {
     }
     std::vector<double> steps;
     std::map<std::string, std::vector<double>> values;
+    std::vector<Json> warnings;  // the health monitor's lines (zoo/health.h)
+    // Sample-quality curves (zoo/evaluation.h): per key, the steps and values.
+    std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> quality;
     for (const Json& j : lines) {
         if (j.is_discarded()) continue;
+        if (j.contains("warning")) {
+            warnings.push_back(j);
+            continue;
+        }
+        if (j.contains("fid") || j.contains("high_quality")) {  // --eval-every sample quality
+            for (const char* k : {"fid", "kid", "modes_covered", "high_quality"})
+                if (j.contains(k) && j[k].is_number()) {
+                    quality[k].first.push_back(j.value("step", 0.0));
+                    quality[k].second.push_back(j[k].get<double>());
+                }
+            continue;
+        }
         steps.push_back(j.value("step", 0.0));
         for (auto& [k, v] : j.items())
             if (k != "step" && k != "epoch" && k != "time_s" && v.is_number())
@@ -103,8 +122,21 @@ void write_report(const std::string& dir) {
             "img{image-rendering:pixelated;margin:4px;border:1px solid #ccc}"
             "pre{background:#f4f4f4;padding:1em}td{padding:2px 10px}</style></head><body>";
     html << "<h1>zoograd run: " << escape(fs::path(dir).filename().string()) << "</h1>";
+    if (!warnings.empty()) {
+        html << "<h2 style='color:#b00'>Health warnings</h2><table style='background:#fee'>";
+        for (const Json& w : warnings)
+            html << "<tr><td>step " << w.value("step", 0) << "</td><td><b>"
+                 << escape(w.value("warning", "")) << "</b></td><td>"
+                 << escape(w.value("message", "")) << "</td></tr>";
+        html << "</table>";
+    }
     html << "<h2>Losses</h2>" << svg_chart(steps, losses);
     html << "<h2>Discriminator outputs and other scalars</h2>" << svg_chart(steps, probs);
+    if (!quality.empty()) {
+        html << "<h2>Sample quality (--eval-every; zoograd classifier features, see "
+                "docs/EVALUATION.md)</h2>";
+        for (auto& [k, sv] : quality) html << svg_chart(sv.first, {{k, sv.second}});
+    }
     if (!lines.empty() && !lines.back().is_discarded()) {
         html << "<h2>Last logged metrics</h2><table>";
         for (auto& [k, v] : lines.back().items())

@@ -13,6 +13,8 @@
 
 #include "nn/dataloader.h"
 #include "nn/ema.h"
+#include "zoo/evaluation.h"
+#include "zoo/health.h"
 #include "zoo/images.h"
 
 namespace zg::zoo {
@@ -20,16 +22,25 @@ namespace zg::zoo {
 namespace fs = std::filesystem;
 
 Json common_defaults() {
-    return Json{{"data", "mnist"},     {"data_root", "data"}, {"steps", 0},
-                {"epochs", 1},         {"seed", 0},           {"threads", 0},
-                {"sample_every", 500}, {"checkpoint_every", 1000},
-                {"log_every", 50},     {"ema", 0.0},          {"n_samples", 64},
-                {"eval_every", 0}};
+    return Json{{"data", "mnist"},
+                {"data_root", "data"},
+                {"steps", 0},
+                {"epochs", 1},
+                {"seed", 0},
+                {"threads", 0},
+                {"sample_every", 500},
+                {"checkpoint_every", 1000},
+                {"log_every", 50},
+                {"ema", 0.0},
+                {"n_samples", 64},
+                {"eval_every", 0},
+                {"health_window", 100},
+                {"stop_on_failure", false}};
 }
 
 bool resumable_key(const std::string& key) {
     for (const char* k : {"steps", "epochs", "sample_every", "checkpoint_every", "log_every",
-                          "eval_every", "threads"})
+                          "eval_every", "threads", "stop_on_failure"})
         if (key == k) return true;
     return false;
 }
@@ -37,7 +48,9 @@ bool resumable_key(const std::string& key) {
 namespace {
 
 std::atomic<bool> g_interrupted{false};
-extern "C" void on_interrupt(int) { g_interrupted = true; }
+extern "C" void on_interrupt(int) {
+    g_interrupted = true;
+}
 
 std::string step_name(const std::string& prefix, int64_t step, const std::string& ext) {
     char buf[64];
@@ -91,8 +104,11 @@ struct Run {
     std::unique_ptr<Gan> model;
     std::unique_ptr<nn::DataLoader> loader;
     std::unique_ptr<nn::EMA> ema;
-    Generator rng;      // every random draw of the training steps
-    Tensor fixed_z;     // the latents of the sample grids
+    // --eval-every's sample quality (zoo/evaluation.h), built on first use.
+    std::unique_ptr<Evaluator> evaluator;
+    std::unique_ptr<HealthMonitor> health;  // null with --health-window 0
+    Generator rng;                          // every random draw of the training steps
+    Tensor fixed_z;                         // the latents of the sample grids
     int64_t step = 0;
     double elapsed = 0;  // training seconds before this session (for time_s across resumes)
 
@@ -113,6 +129,7 @@ struct Run {
             .set_counter("loader_batch", pos.batch)
             .set_counter("elapsed_ms", (int64_t)(total_seconds * 1000))
             .set_rng("train", rng);
+        if (health) ck.set_json("health", health->state());
         ck.save(checkpoint_path("latest.safetensors"));
         const int64_t every = config.at("checkpoint_every").get<int64_t>();
         if (every > 0 && step % every == 0)  // numbered copies only at the cadence
@@ -121,12 +138,12 @@ struct Run {
 
     void restore_checkpoint() {
         const std::string path = checkpoint_path("latest.safetensors");
-        ZG_CHECK(fs::exists(path), dir, ": no checkpoint to resume from (", path,
-                 " is missing)");
+        ZG_CHECK(fs::exists(path), dir, ": no checkpoint to resume from (", path, " is missing)");
         nn::Checkpoint ck = nn::Checkpoint::load(path);
         model->restore(ck);
         if (ema) ck.restore_ema("ema", *ema);
         ck.restore_rng("train", rng);
+        if (health && ck.has_json("health")) health->restore(ck.json("health"));
         loader->set_state({ck.counter("loader_epoch"), ck.counter("loader_batch")});
         step = ck.counter("step");
         elapsed = ck.counter("elapsed_ms") / 1000.0;
@@ -136,6 +153,20 @@ struct Run {
     // the scalars); printed too, since they are what a user waits for.
     void evaluate(std::ofstream& metrics, int64_t per_epoch, double total_seconds) {
         Scalars s = model->evaluate();
+        // Sample quality (zoo/evaluation.h) only when asked for with --eval-every: the first
+        // time may train the evaluation classifier.
+        if (config.at("eval_every").get<int64_t>() > 0 && has_sample_quality(config.at("data"))) {
+            Generator fixed(config.at("seed").get<uint64_t>() + 3);
+            Tensor z = model->sample_z(training_eval_samples, fixed);
+            std::vector<Tensor> parts;
+            for (int64_t at = 0; at < z.size(0); at += 500) {
+                const int64_t end = std::min(at + 500, z.size(0));
+                parts.push_back(sample_with(*model, ema.get(), z.slice(0, at, end)));
+            }
+            for (auto& [k, v] : sample_quality(config.at("data"), config.at("data_root"),
+                                               concat(parts, 0), evaluator))
+                s[k] = v;
+        }
         if (s.empty()) return;
         Json line{{"step", step}, {"epoch", (double)step / per_epoch}, {"time_s", total_seconds}};
         std::string text;
@@ -146,6 +177,26 @@ struct Run {
         metrics << line.dump() << "\n" << std::flush;
         std::printf("\neval at step %lld:%s\n", (long long)step, text.c_str());
         std::fflush(stdout);
+    }
+
+    // The health monitor's verdict on a step's scalars: each warning is printed as one line
+    // and logged to metrics.jsonl as a line of its own (step, epoch, time_s, warning: the
+    // symptom, message). Returns whether any was raised.
+    bool check_health(const Scalars& s, std::ofstream& metrics, int64_t per_epoch,
+                      double total_seconds, bool tty) {
+        if (!health) return false;
+        const std::vector<HealthWarning> warnings = health->observe(step + 1, s);
+        for (const HealthWarning& w : warnings) {
+            Json line{{"step", w.step},
+                      {"epoch", (double)w.step / per_epoch},
+                      {"time_s", total_seconds},
+                      {"warning", w.symptom},
+                      {"message", w.message}};
+            metrics << line.dump() << "\n" << std::flush;
+            std::fprintf(stderr, "%swarning at step %lld: %s: %s\n", tty ? "\r\033[K" : "",
+                         (long long)w.step, w.symptom.c_str(), w.message.c_str());
+        }
+        return !warnings.empty();
     }
 
     void write_samples() {
@@ -168,20 +219,22 @@ int train(const Json& config_in, const std::string& dir, bool resume) {
     if (c.at("threads").get<int>() > 0) omp_set_num_threads(c.at("threads").get<int>());
     ZG_CHECK(resume || !fs::exists(dir) || fs::is_empty(dir), "--out ", dir,
              " already exists and is not empty; choose another directory, or continue that run "
-             "with --resume ", dir);
+             "with --resume ",
+             dir);
     const ModelInfo& info = find_model(c.at("model"));
     const uint64_t seed = c.at("seed").get<uint64_t>();
     const int64_t image_size = c.contains("image_size") ? c.at("image_size").get<int64_t>() : 32;
     run.data = nn::load_dataset(c.at("data"), true, image_size, 0, c.at("data_root"));
     run.config["channels"] = run.data->example_shape()[0];  // so `sample` can rebuild G
+    run.config["num_classes"] = run.data->num_classes();    // and a class-conditional one
     run.model = info.build(c, *run.data);
     if (!resume) {  // only once the data and the model are known to be good
         fs::create_directories(dir + "/samples");
         fs::create_directories(dir + "/checkpoints");
         std::ofstream(dir + "/config.json") << c.dump(2) << "\n";
     }
-    run.loader = std::make_unique<nn::DataLoader>(run.data, c.at("batch_size").get<int64_t>(),
-                                                  true, true, seed);
+    run.loader = std::make_unique<nn::DataLoader>(run.data, c.at("batch_size").get<int64_t>(), true,
+                                                  true, seed);
     run.model->set_batch_source([&run] { return run.loader->next(); });
     run.rng.manual_seed(seed + 1);
     {
@@ -190,6 +243,8 @@ int train(const Json& config_in, const std::string& dir, bool resume) {
     }
     if (c.at("ema").get<double>() > 0)
         run.ema = std::make_unique<nn::EMA>(run.model->generator(), c.at("ema").get<double>());
+    if (c.value("health_window", int64_t(0)) > 0)
+        run.health = std::make_unique<HealthMonitor>(health_options_from(c));
     if (resume) run.restore_checkpoint();
 
     const int64_t per_epoch = run.loader->batches_per_epoch();
@@ -201,11 +256,12 @@ int train(const Json& config_in, const std::string& dir, bool resume) {
     const int64_t checkpoint_every = c.at("checkpoint_every").get<int64_t>();
     const int64_t eval_every = c.at("eval_every").get<int64_t>();
     const bool tty = ::isatty(STDERR_FILENO);
-    std::printf("%s %s on %s: %lld examples, %lld steps per epoch, target %lld steps, seed %llu, "
-                "%d threads\nrun directory: %s\n",
-                resume ? "resuming" : "training", info.name.c_str(), run.data->name().c_str(),
-                (long long)run.data->size(), (long long)per_epoch, (long long)target,
-                (unsigned long long)seed, omp_get_max_threads(), dir.c_str());
+    std::printf(
+        "%s %s on %s: %lld examples, %lld steps per epoch, target %lld steps, seed %llu, "
+        "%d threads\nrun directory: %s\n",
+        resume ? "resuming" : "training", info.name.c_str(), run.data->name().c_str(),
+        (long long)run.data->size(), (long long)per_epoch, (long long)target,
+        (unsigned long long)seed, omp_get_max_threads(), dir.c_str());
     std::fflush(stdout);
 
     g_interrupted = false;
@@ -222,10 +278,13 @@ int train(const Json& config_in, const std::string& dir, bool resume) {
     while (run.step < target) {
         nn::Batch batch = run.loader->next();
         Scalars s = run.model->train_step(batch, run.rng);
+        const bool unhealthy =
+            run.check_health(s, metrics, per_epoch, run.elapsed + seconds(), tty);
         for (auto& [k, v] : s) {
             if (std::isfinite(v)) continue;
             const std::string last = run.checkpoint_path("latest.safetensors");
-            std::fprintf(stderr, "\nerror: %s became %f at step %lld; training stopped. %s Try a "
+            std::fprintf(stderr,
+                         "\nerror: %s became %f at step %lld; training stopped. %s Try a "
                          "lower learning rate, another loss, or gradient penalties.\n",
                          k.c_str(), v, (long long)run.step + 1,
                          fs::exists(last) ? ("The last good checkpoint is " + last + ".").c_str()
@@ -268,6 +327,10 @@ int train(const Json& config_in, const std::string& dir, bool resume) {
             code = 130;
             break;
         }
+        if (unhealthy && c.value("stop_on_failure", false)) {
+            code = 3;
+            break;
+        }
     }
     if (tty) std::fprintf(stderr, "\n");
     std::signal(SIGINT, old_int);
@@ -280,9 +343,17 @@ int train(const Json& config_in, const std::string& dir, bool resume) {
     run.save_checkpoint(run.elapsed);
     run.evaluate(metrics, per_epoch, run.elapsed);
     run.write_samples();
-    if (code == 130)
-        std::printf("interrupted at step %lld; checkpoint saved. Continue with: zoograd train "
-                    "--resume %s\n", (long long)run.step, dir.c_str());
+    if (code == 3)
+        std::printf(
+            "stopped by the health monitor at step %lld (--stop-on-failure; the warning is "
+            "above and in metrics.jsonl); checkpoint saved. Continue with: zoograd train "
+            "--resume %s\n",
+            (long long)run.step, dir.c_str());
+    else if (code == 130)
+        std::printf(
+            "interrupted at step %lld; checkpoint saved. Continue with: zoograd train "
+            "--resume %s\n",
+            (long long)run.step, dir.c_str());
     else
         std::printf("done: %lld steps in %s\n", (long long)run.step,
                     format_duration(run.elapsed).c_str());
@@ -297,10 +368,13 @@ TrainedGan load_trained(const std::string& path, bool use_ema) {
     const Json& c = ck.json("config");
     const int64_t image_size = c.contains("image_size") ? c.at("image_size").get<int64_t>() : 32;
     // The model is rebuilt from its config; the data set is only needed for its shape, so a
-    // stand-in of the right shape is used instead of loading it.
+    // stand-in of the right shape is used instead of loading it. Models without --image-size
+    // (mlpgan) train on points [channels].
+    const int64_t channels = c.at("channels").get<int64_t>();
     auto data = std::make_shared<nn::TensorDataset>(
-        zeros({1, c.at("channels").get<int64_t>(), image_size, image_size}), Tensor(), 0,
-        c.at("data").get<std::string>());
+        c.contains("image_size") ? zeros({1, channels, image_size, image_size})
+                                 : zeros({1, channels}),
+        Tensor(), c.value("num_classes", int64_t(0)), c.at("data").get<std::string>());
     TrainedGan t;
     t.model = find_model(c.at("model")).build(c, *data);
     t.model->restore(ck);
@@ -313,6 +387,8 @@ TrainedGan load_trained(const std::string& path, bool use_ema) {
     return t;
 }
 
-Tensor TrainedGan::generate(const Tensor& z) { return sample_with(*model, ema.get(), z); }
+Tensor TrainedGan::generate(const Tensor& z) {
+    return sample_with(*model, ema.get(), z);
+}
 
 }  // namespace zg::zoo

@@ -21,6 +21,7 @@ bool resumable_key(const std::string& key);
 // Trains config["model"] on config["data"] into run_dir (created; must not already hold a run
 // unless resuming, in which case config must be the run's own config.json with only resumable
 // keys changed). Returns the process exit code: 0 done, 1 stopped by a non-finite loss,
+// 3 stopped by the health monitor (--stop-on-failure; a checkpoint was saved first),
 // 130 interrupted (a checkpoint was saved first).
 int train(const Json& config, const std::string& run_dir, bool resume);
 

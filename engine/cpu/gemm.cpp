@@ -63,3 +63,14 @@ void CpuBackend::matmul(const Tensor& x_in, const Tensor& y_in, const Tensor& ou
 }
 
 }  // namespace zg::cpu
+
+namespace zg {
+
+std::string cpu_blas_info() {
+    const int p = openblas_get_parallel();  // 0 sequential, 1 pthreads, 2 OpenMP
+    const char* threading = p == 2 ? "OpenMP threads" : p == 1 ? "pthreads" : "sequential";
+    return std::string(openblas_get_config()) + " (" + threading + ", core " +
+           openblas_get_corename() + ")";
+}
+
+}  // namespace zg

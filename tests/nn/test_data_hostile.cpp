@@ -43,3 +43,65 @@ TEST_CASE("images: a PGM header with height 0 is refused, not decoded to an empt
     const std::string f = error_of([] { nn::fit_images(zeros({1, 1, 0, 5}), 8); });
     CHECK_MESSAGE(contains(f, "no pixels"), f);
 }
+
+TEST_CASE("images: a JPEG Huffman table with more than 256 codes is refused before stb_image") {
+    // SOI, then a DHT segment whose 16 code counts add up to 257: stb_image 2.27 would write
+    // past its 257-entry size table.
+    std::vector<uint8_t> jpeg = {0xFF, 0xD8, 0xFF, 0xC4, 0x01, 0x14, 0x00, 255, 2};
+    jpeg.resize(jpeg.size() + 14 + 257, 0);
+    const std::string e =
+        error_of([&] { nn::decode_image(jpeg.data(), jpeg.size(), "huffman.jpg", 3); });
+    CHECK_MESSAGE(contains(e, "huffman.jpg: corrupt JPEG (a Huffman table with more than 256"), e);
+    // stb reads one more table header when the segment has a byte left, past the segment's
+    // end and the file's (as zeros): a DHT of 21 bytes with one 1-code table, then FF FF.
+    std::vector<uint8_t> cut = {0xFF, 0xD8, 0xFF, 0xC4, 0x00, 0x15, 0x00, 1};
+    cut.resize(cut.size() + 15 + 1 + 1, 0);
+    cut.insert(cut.end(), {0xFF, 0xFF});
+    const std::string c = error_of([&] { nn::decode_image(cut.data(), cut.size(), "cut.jpg", 1); });
+    CHECK_MESSAGE(contains(c, "cut.jpg: corrupt JPEG"), c);
+    // 256 codes are fine as far as the guard goes (stb then fails on the missing frame).
+    jpeg[8] = 1;
+    const std::string f =
+        error_of([&] { nn::decode_image(jpeg.data(), jpeg.size(), "huffman.jpg", 3); });
+    CHECK_MESSAGE(contains(f, "cannot decode image"), f);
+}
+
+TEST_CASE("images: a header declaring more pixels than the file can hold is refused unread") {
+    // An 18-byte uncompressed TGA header declaring 4096×4096 RGB (stb_image would allocate
+    // 48 MB first; the fuzzer found such headers asking for 640 MB).
+    const std::vector<uint8_t> tga = {0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0x10, 24, 0};
+    const std::string e = error_of([&] { nn::decode_image(tga.data(), tga.size(), "big.tga", 3); });
+    CHECK_MESSAGE(contains(e, "big.tga: the header declares 4096×4096 pixels, more than 18 bytes"),
+                  e);
+}
+
+TEST_CASE("images: fit_images refuses strips more than 64 times longer than wide") {
+    // A 1×65 strip would be resized to 8×520 first; a 1×2²⁴ one (a small PNG) to 8×2²⁷.
+    const std::string e = error_of([] { nn::fit_images(zeros({1, 1, 1, 65}), 8); });
+    CHECK_MESSAGE(contains(e, "more than 64 times wider than tall"), e);
+    CHECK(nn::fit_images(zeros({1, 1, 1, 64}), 8).shape() == Shape{1, 1, 8, 8});
+}
+
+TEST_CASE("images: a PNG chunk longer than the file is refused before stb_image allocates it") {
+    // Signature, then an IHDR chunk declaring 2^31 - 1 bytes (stb_image would reallocate its
+    // buffer to that size first), found by the fuzzer.
+    const std::vector<uint8_t> png = {0x89, 'P',  'N', 'G', '\r', '\n', 0x1A, '\n', 0x7F, 0xFF,
+                                      0xFF, 0xFF, 'I', 'D', 'A',  'T',  0,    0,    0,    0};
+    const std::string e = error_of([&] { nn::decode_image(png.data(), png.size(), "cut.png", 1); });
+    CHECK_MESSAGE(contains(e, "cut.png: truncated or corrupt PNG"), e);
+}
+
+TEST_CASE("images: 16-bit PNM and PNM header numbers of ten digits are refused before stb_image") {
+    // "P6 55 2 655 2": maxval 655 makes stb_image 2.27 read 16-bit samples and overflow its
+    // buffer (found by the fuzzer); a ten-digit width overflows its int parser.
+    for (const std::string pnm : {"P655 2\n655 \n2", "P5 # comment\n 1844674407 2 255\n"}) {
+        const std::string e = error_of([&] {
+            nn::decode_image(reinterpret_cast<const uint8_t*>(pnm.data()), pnm.size(), "x.ppm", 3);
+        });
+        CHECK_MESSAGE(contains(e, "x.ppm: 16-bit or malformed PNM header"), e);
+    }
+    const std::string ok = "P5\n# 8-bit\n2 1\n255\n\x10\x20";
+    const Tensor img =
+        nn::decode_image(reinterpret_cast<const uint8_t*>(ok.data()), ok.size(), "ok.pgm", 1);
+    CHECK(img.shape() == Shape{1, 1, 2});
+}

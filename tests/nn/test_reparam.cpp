@@ -325,9 +325,13 @@ TEST_CASE("weight_norm_data_init_: pre-activations with mean 0 and std `scale` o
     check_close(conv->parameter("weight_v"), v, 0.0);
     check_close(mean(yc, {0, 2, 3}), zeros({6}), 1e-5);
     check_close(sqrt(var(yc, {0, 2, 3}, false)), ones({6}), 1e-4);
-    CHECK(contains(error_of([&] { weight_norm_data_init_(*make<Linear>(2, 2), zeros({3, 2})); }),
+    CHECK(contains(error_of([&] {
+                       weight_norm_data_init_(*make<Linear>(2, 2), zeros({3, 2}));
+                   }),
                    "not weight-normalized"));
     auto whole = weight_norm(make<Linear>(2, 3), -1);
-    CHECK(contains(error_of([&] { weight_norm_data_init_(*whole, ones({3, 2})); }),
+    CHECK(contains(error_of([&] {
+                       weight_norm_data_init_(*whole, ones({3, 2}));
+                   }),
                    "one norm per output unit"));
 }

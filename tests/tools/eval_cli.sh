@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# eval_cli.sh ZOOGRAD: `zoograd eval` end to end on a tiny IDX set made here: a two-step DCGAN
+# run is scored with --json (a tiny classifier trained into a private $ZOOGRAD_CACHE, reused
+# on the second call), and its checkpoint is refused for another data set.
+set -u
+zoograd=$1
+source "$(dirname "$0")/cli_checks.sh"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+make_idx_set "$tmp/data" 40
+for f in images-idx3 labels-idx1; do  # the same images serve as the test split
+  cp "$tmp/data/mnist/train-$f-ubyte" "$tmp/data/mnist/t10k-$f-ubyte"
+done
+export ZOOGRAD_CACHE=$tmp/cache
+
+"$zoograd" train dcgan --data mnist --data-root "$tmp/data" --steps 2 --batch-size 8 --nz 16 \
+  --ngf 8 --ndf 8 --threads 1 --out "$tmp/run" >/dev/null || fail "train exited with $?"
+out=$("$zoograd" eval --data mnist --data-root "$tmp/data" --samples "$tmp/run" --n 20 \
+  --classifier-epochs 1 --json 2>/dev/null) || fail "eval exited with $?: $out"
+for key in dataset n features fid kid kid_std is is_std precision recall density coverage \
+  class_hist modes_covered mean_confidence; do
+  grep -q "\"$key\":" <<<"$out" || fail "eval --json has no key $key: $out"
+done
+grep -q '"n":20' <<<"$out" || fail "expected 20 samples: $out"
+hash=$(ls "$tmp/cache"/classifier-mnist.safetensors >/dev/null && sed -n 's/.*fnv1a64:\([0-9a-f]*\).*/\1/p' <<<"$out")
+[ -n "$hash" ] || fail "no classifier hash in the output: $out"
+table=$("$zoograd" eval --data mnist --data-root "$tmp/data" --samples real:test --n 20 2>&1) ||
+  fail "eval of real:test exited with $?: $table"
+grep -q "FID (zoograd-mnist features)" <<<"$table" || fail "table without the FID label: $table"
+grep -q "$hash" <<<"$table" || fail "the cached classifier was not reused: $table"
+grep -q "training the classifier" <<<"$table" && fail "trained the classifier again: $table"
+
+bash "$(dirname "$0")/expect_error.sh" "trained on 'mnist', not on --data 'fashion'" \
+  "$zoograd" eval --data fashion --samples "$tmp/run" || fail "checkpoint of another data set"
+echo "ok"

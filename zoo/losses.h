@@ -1,0 +1,32 @@
+#pragma once
+// The adversarial loss zoo: D's and G's objectives computed from D's raw outputs (logits for
+// the probabilistic losses, critic values for the others). Every model that trains a G against
+// a D picks one with --loss; docs/LOSSES.md gives the formulas and their sources.
+#include <string>
+
+#include "engine/tensor.h"
+
+namespace zg::zoo {
+
+enum class Loss { minimax, ns, wgan, wgan_gp, lsgan, hinge, rsgan, ragan, ralsgan };
+
+// The loss called `name` (the --loss spelling: minimax, ns, wgan, wgan-gp, lsgan, hinge, rsgan,
+// ragan, ralsgan), or a zg::Error listing the names.
+Loss parse_loss(const std::string& name);
+std::string loss_name(Loss);
+// True for the BCE / least-squares losses whose D targets are labels, where soft labels,
+// one-sided smoothing and label flips make sense; false for the critic and margin losses.
+bool loss_uses_labels(Loss);
+
+// Per-example targets for label-based losses (soft labels, one-sided smoothing, flips);
+// empty tensors mean the hard targets 1 and 0.
+struct LabelTargets {
+    Tensor real, fake;
+};
+
+// D's and G's objectives (scalars to minimise) from D's raw outputs on a real and a fake batch,
+// each [B]. The relativistic losses compare the two batches, so both are always passed.
+Tensor d_loss(Loss, const Tensor& d_real, const Tensor& d_fake, const LabelTargets& t = {});
+Tensor g_loss(Loss, const Tensor& d_real, const Tensor& d_fake);
+
+}  // namespace zg::zoo
