@@ -11,7 +11,16 @@ class Generator;
 
 // Elementwise maps of one tensor; `a` and `b` are the op's scalar parameters.
 enum class UnaryOp {
-    neg, exp, log, sqrt, abs, sign, tanh, sigmoid, softplus, relu,
+    neg,
+    exp,
+    log,
+    sqrt,
+    abs,
+    sign,
+    tanh,
+    sigmoid,
+    softplus,
+    relu,
     leaky_relu,  // x > 0 ? x : a·x
     elu,         // x > 0 ? x : a·(eˣ − 1)
     affine,      // a·x + b
@@ -19,7 +28,11 @@ enum class UnaryOp {
     clamp,       // min(max(x, a), b)
     select_pos,  // x > 0 ? a : b           (masks for piecewise-linear backward)
     in_range,    // a ≤ x ≤ b ? 1 : 0
-    gt, ge, lt, le, eq,  // x ∘ a ? 1 : 0
+    gt,
+    ge,
+    lt,
+    le,
+    eq,  // x ∘ a ? 1 : 0
 };
 // Elementwise maps of two tensors of the same (broadcast) shape.
 enum class BinaryOp { add, sub, mul, div, pow, maximum, minimum, gt, ge, lt, le, eq };
@@ -54,8 +67,7 @@ public:
     virtual void unary(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) = 0;
     virtual void binary(BinaryOp op, const Tensor& x, const Tensor& y, const Tensor& out) = 0;
     // out = cond != 0 ? x : y
-    virtual void where(const Tensor& cond, const Tensor& x, const Tensor& y,
-                       const Tensor& out) = 0;
+    virtual void where(const Tensor& cond, const Tensor& x, const Tensor& y, const Tensor& out) = 0;
     // Reduces x over `axes`; out has x's shape with those axes set to 1.
     virtual void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes,
                         const Tensor& out) = 0;
@@ -79,12 +91,13 @@ public:
     // col2im, the adjoint: x (zero-filled by the caller) accumulates every cols entry at the
     // pixel it was read from.
     virtual void col2im(const Tensor& cols, const Window2d& g, const Tensor& x) = 0;
-    virtual void random(RandomKind kind, const Tensor& out, Generator& gen, double a,
-                        double b) = 0;
+    virtual void random(RandomKind kind, const Tensor& out, Generator& gen, double a, double b) = 0;
 };
 
 Backend& backend(Device d);
-inline Backend& backend(const Tensor& t) { return backend(t.device()); }
+inline Backend& backend(const Tensor& t) {
+    return backend(t.device());
+}
 Backend& cpu_backend();
 // The BLAS behind the CPU matmul and how it is threaded, e.g. "OpenBLAS 0.3.21 ... (OpenMP
 // threads, core Haswell)": OpenMP-threaded OpenBLAS shares zoograd's thread pool.

@@ -47,7 +47,8 @@ Batch TensorDataset::get(const std::vector<int64_t>& indices) const {
 IdxArray parse_idx(const std::vector<uint8_t>& bytes, const std::string& what) {
     ZG_CHECK(bytes.size() >= 4, what, ": not an IDX file (only ", bytes.size(),
              " bytes; expected a 4-byte magic number)");
-    ZG_CHECK(bytes[0] == 0 && bytes[1] == 0, what, ": not an IDX file (the magic number at byte "
+    ZG_CHECK(bytes[0] == 0 && bytes[1] == 0, what,
+             ": not an IDX file (the magic number at byte "
              "0 must start with two zero bytes)");
     ZG_CHECK(bytes[2] == 0x08, what, ": IDX element type 0x", std::hex, int(bytes[2]),
              " at byte 2 is not supported (zoograd reads unsigned bytes, type 0x08)");
@@ -117,8 +118,8 @@ std::shared_ptr<TensorDataset> load_idx_dataset(const std::string& dir, bool tra
     std::string lab = find_idx(dir, split + "-labels-idx1-ubyte", name);
     Tensor images = images_from_idx(read_idx(img), img);
     IdxArray l = read_idx(lab);
-    ZG_CHECK(l.dims.size() == 1 && l.dims[0] == images.size(0), lab, ": expected ",
-             images.size(0), " labels (one per image in ", img, "), got dims ", shape_str(l.dims));
+    ZG_CHECK(l.dims.size() == 1 && l.dims[0] == images.size(0), lab, ": expected ", images.size(0),
+             " labels (one per image in ", img, "), got dims ", shape_str(l.dims));
     std::vector<int32_t> labels(l.data.begin(), l.data.end());
     for (int32_t v : labels) ZG_CHECK(v >= 0 && v < 10, lab, ": label ", v, " is not a digit 0-9");
     return std::make_shared<TensorDataset>(images, from_vector(labels, {l.dims[0]}), 10, name);
@@ -130,7 +131,8 @@ MixtureSpec mixture_spec(const std::string& name) {
     MixtureSpec s;
     if (name == "ring8") {
         for (int k = 0; k < 8; ++k)
-            s.centers.push_back({2.0 * std::cos(2 * M_PI * k / 8), 2.0 * std::sin(2 * M_PI * k / 8)});
+            s.centers.push_back(
+                {2.0 * std::cos(2 * M_PI * k / 8), 2.0 * std::sin(2 * M_PI * k / 8)});
         s.std = 0.02;
     } else if (name == "grid25") {
         for (int i = -2; i <= 2; ++i)

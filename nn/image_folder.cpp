@@ -153,7 +153,8 @@ static std::vector<fs::path> images_in(const fs::path& dir) {
 
 std::shared_ptr<TensorDataset> load_image_folder(const std::string& dir, int64_t image_size,
                                                  int64_t channels) {
-    ZG_CHECK(fs::is_directory(dir), dir, ": no such directory (expected a folder of images, or "
+    ZG_CHECK(fs::is_directory(dir), dir,
+             ": no such directory (expected a folder of images, or "
              "one sub-folder of images per class)");
     std::vector<fs::path> classes;
     for (auto& e : fs::directory_iterator(dir))
@@ -180,9 +181,8 @@ std::shared_ptr<TensorDataset> load_image_folder(const std::string& dir, int64_t
     return std::make_shared<TensorDataset>(x, y, (int64_t)classes.size(), dir);
 }
 
-std::shared_ptr<TensorDataset> load_dataset(const std::string& name, bool train,
-                                            int64_t image_size, int64_t channels,
-                                            const std::string& data_root) {
+std::shared_ptr<TensorDataset> load_dataset(const std::string& name, bool train, int64_t image_size,
+                                            int64_t channels, const std::string& data_root) {
     if (name == "ring8" || name == "grid25")  // a fixed sample; the test split has its own seed
         return make_mixture(name, train ? 100000 : 10000, train ? 1 : 2);
     if (name == "mnist" || name == "fashion") {
@@ -191,7 +191,8 @@ std::shared_ptr<TensorDataset> load_dataset(const std::string& name, bool train,
         return std::make_shared<TensorDataset>(fit_images(raw->examples(), image_size),
                                                raw->labels(), 10, name);
     }
-    ZG_CHECK(fs::exists(name), "unknown data set '", name, "': use mnist, fashion, ring8, grid25 "
+    ZG_CHECK(fs::exists(name), "unknown data set '", name,
+             "': use mnist, fashion, ring8, grid25 "
              "or the path of an image folder");
     return load_image_folder(name, image_size, channels == 0 ? 3 : channels);
 }

@@ -592,4 +592,12 @@ void RMSprop::update(size_t group, Tensor& p, const Tensor& g, ParamState& s) {
     });
 }
 
+double grad_norm(const std::vector<Tensor>& params) {
+    NoGradGuard ng;
+    double sq = 0;
+    for (const Tensor& p : params)
+        if (p.grad().defined()) sq += sum(p.grad() * p.grad()).item<double>();
+    return std::sqrt(sq);
+}
+
 }  // namespace zg::nn

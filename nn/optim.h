@@ -240,4 +240,8 @@ protected:
     void update(size_t group, Tensor& p, const Tensor& g, ParamState& s) override;
 };
 
+// √(Σ over parameters of Σ g²): the L2 norm of all gradients together, as the health monitor
+// and clipping see it. Parameters without a gradient count as zero.
+double grad_norm(const std::vector<Tensor>& params);
+
 }  // namespace zg::nn

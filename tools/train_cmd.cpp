@@ -17,8 +17,9 @@ namespace {
 
 const std::map<std::string, std::string>& help_texts() {
     static const std::map<std::string, std::string> h = {
-        {"data", "Data set: mnist, fashion, ring8, grid25, or a folder of images (one "
-                 "sub-folder per class, or flat)"},
+        {"data",
+         "Data set: mnist, fashion, ring8, grid25, or a folder of images (one "
+         "sub-folder per class, or flat)"},
         {"data_root", "Where 'make data' put mnist/ and fashion/"},
         {"steps", "Total training steps (the target, also when resuming); 0: use --epochs"},
         {"epochs", "Training epochs when --steps is 0"},
@@ -27,18 +28,22 @@ const std::map<std::string, std::string>& help_texts() {
         {"sample_every", "Save a sample grid every N steps (0: only at the end)"},
         {"checkpoint_every", "Save a checkpoint every N steps (0: only at the end)"},
         {"log_every", "Log averaged losses every N steps"},
-        {"eval_every", "Evaluate on held-out data every N steps (and at the end): e.g. test "
-                       "accuracy of semi-supervised models, and on mnist/fashion FID, KID and "
-                       "modes of 2000 samples (ring8/grid25: modes, high-quality fraction; "
-                       "docs/EVALUATION.md); 0: model scalars only at the end"},
-        {"ema", "Keep an exponential moving average of G's weights with this decay (e.g. "
-                "0.999) and sample from it; 0: off"},
+        {"eval_every",
+         "Evaluate on held-out data every N steps (and at the end): e.g. test "
+         "accuracy of semi-supervised models, and on mnist/fashion FID, KID and "
+         "modes of 2000 samples (ring8/grid25: modes, high-quality fraction; "
+         "docs/EVALUATION.md); 0: model scalars only at the end"},
+        {"ema",
+         "Keep an exponential moving average of G's weights with this decay (e.g. "
+         "0.999) and sample from it; 0: off"},
         {"n_samples", "Images in each sample grid"},
-        {"health_window", "Health monitor window in steps: warns once per window about D loss "
-                          "collapse, gradient norms over 100, unstable or saturating D "
-                          "(ganhacks 10; docs/MODELS.md); 0: off"},
-        {"stop_on_failure", "Stop (exit code 3, checkpoint saved) at the health monitor's "
-                            "first warning"},
+        {"health_window",
+         "Health monitor window in steps: warns once per window about D loss "
+         "collapse, gradient norms over 100, unstable or saturating D "
+         "(ganhacks 10; docs/MODELS.md); 0: off"},
+        {"stop_on_failure",
+         "Stop (exit code 3, checkpoint saved) at the health monitor's "
+         "first warning"},
         {"lr_g", "Generator learning rate"},
         {"lr_d", "Discriminator learning rate"},
         {"beta1", "Adam beta1"},
@@ -141,7 +146,8 @@ Command add_train_command(CLI::App& app) {
         if (resuming) {
             dir = *resume;
             std::ifstream in(dir + "/config.json");
-            ZG_CHECK(in, "--resume ", dir, ": no config.json there; is it a zoograd run directory?");
+            ZG_CHECK(in, "--resume ", dir,
+                     ": no config.json there; is it a zoograd run directory?");
             config = Json::parse(in, nullptr, false);
             ZG_CHECK(!config.is_discarded(), dir, "/config.json is not valid JSON");
             ZG_CHECK(out->empty(), "--out cannot be combined with --resume (the run continues in ",

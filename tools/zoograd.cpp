@@ -29,14 +29,17 @@ int main(int argc, char** argv) {
 
     zg::tools::DemoOptions demo;
     auto* demo_cmd = app.add_subcommand(
-        "demo", "Train a small MLP on the two-spirals problem with the engine (a quick check "
-                "that autograd, the kernels and training work end to end)");
-    demo_cmd->add_option("--steps", demo.steps, "Training steps")->capture_default_str()
+        "demo",
+        "Train a small MLP on the two-spirals problem with the engine (a quick check "
+        "that autograd, the kernels and training work end to end)");
+    demo_cmd->add_option("--steps", demo.steps, "Training steps")
+        ->capture_default_str()
         ->check(CLI::PositiveNumber);
     demo_cmd->add_option("--seed", demo.seed, "Seed of the project RNG (data and weights)")
         ->capture_default_str();
     demo_cmd->add_option("--threads", demo.threads, "OpenMP threads (0: all cores)")
-        ->capture_default_str()->check(CLI::NonNegativeNumber);
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
     commands.emplace_back(demo_cmd, [&demo] { return zg::tools::run_spiral_demo(demo); });
 
     auto* info_cmd = app.add_subcommand("info", "Print the build and runtime configuration");

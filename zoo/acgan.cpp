@@ -155,7 +155,7 @@ public:
         Tensor loss_d = d_loss(loss_, d_real, d_fake) + class_d * class_weight_;
         opt_d_->zero_grad();
         loss_d.backward();
-        const double norm_d = grad_norm(d_->parameters());
+        const double norm_d = nn::grad_norm(d_->parameters());
         opt_d_->step();
 
         auto [d_gen, c_gen] = d_->discriminate(fake, fake_labels);
@@ -163,7 +163,7 @@ public:
         Tensor loss_g = g_loss(loss_, d_real.detach(), d_gen) + class_g * class_weight_;
         const std::vector<Tensor> params = g_->parameters();
         set_grads(loss_g, params);
-        const double norm_g = grad_norm(params);
+        const double norm_g = nn::grad_norm(params);
         opt_g_->step();
 
         NoGradGuard ng;

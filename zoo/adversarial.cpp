@@ -189,15 +189,6 @@ std::unique_ptr<nn::Optimizer> make_optimizer(const std::string& name, std::vect
     return std::make_unique<nn::Adam>(std::move(params), o);
 }
 
-// √(Σ over parameters of Σ g²), skipping parameters without a gradient.
-double grad_norm(const std::vector<Tensor>& params) {
-    NoGradGuard ng;
-    double s = 0;
-    for (const Tensor& p : params)
-        if (p.grad().defined()) s += sum(p.grad() * p.grad()).item<double>();
-    return std::sqrt(s);
-}
-
 nn::StateDict snapshot(const nn::Module& m) {
     nn::StateDict s;
     for (auto& [k, v] : m.state_dict()) s[k] = v.detach().clone();
@@ -443,7 +434,7 @@ AdversarialGan::DResult AdversarialGan::update_d(const Tensor& real, Generator& 
         c_.reg.penalty([this](const Tensor& x) { return d_->forward(x); }, xr, xf, d_real, rng);
     opt_d_->zero_grad();
     (penalty.defined() ? loss + penalty : loss).backward();
-    r.grad_norm = grad_norm(d_->parameters());
+    r.grad_norm = nn::grad_norm(d_->parameters());
     opt_d_->step();
     NoGradGuard ng;
     if (c_.clip > 0)
@@ -486,7 +477,7 @@ std::pair<double, double> AdversarialGan::update_g(const Tensor& real, Tensor fa
         out = loss_and_grads();
     }
     for (size_t i = 0; i < params.size(); ++i) params[i].set_grad(out.second[i]);
-    const double norm = grad_norm(params);
+    const double norm = nn::grad_norm(params);
     opt_g_->step();
     return {out.first, norm};
 }

@@ -307,13 +307,4 @@ void spectral_norm_all(nn::Module& m, Generator* gen) {
         if (auto* w = dynamic_cast<nn::WeightedModule*>(mod)) nn::spectral_norm(*w, 1, 1e-12, gen);
 }
 
-double grad_norm(const std::vector<Tensor>& params) {
-    double sq = 0;
-    for (const Tensor& p : params) {
-        Tensor g = p.grad();
-        if (g.defined()) sq += sum(g * g).item<double>();
-    }
-    return std::sqrt(sq);
-}
-
 }  // namespace zg::zoo

@@ -101,8 +101,5 @@ void dcgan_init(nn::Module& m, Generator* gen = nullptr);
 // Spectral normalization (Miyato et al. 2018) on every convolution and linear layer of m.
 void spectral_norm_all(nn::Module& m, Generator* gen = nullptr);
 
-// The L2 norm of the gradients (.grad) of `params`, over all of them: the health monitor's
-// grad_norm_d / grad_norm_g. Parameters without a gradient count as zero.
-double grad_norm(const std::vector<Tensor>& params);
 
 }  // namespace zg::zoo

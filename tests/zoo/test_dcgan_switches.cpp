@@ -65,8 +65,7 @@ TEST_CASE("dcgan switches: the defaults are pytorch/examples' layers and names")
     CHECK(from.spectral_norm == def.spectral_norm);
     CHECK(from.minibatch_disc == def.minibatch_disc);
     const nlohmann::json defaults = dcgan_arch_defaults();
-    for (auto& [key, value] : defaults.items())
-        CHECK_MESSAGE(dcgan_arch_help().count(key), key);
+    for (auto& [key, value] : defaults.items()) CHECK_MESSAGE(dcgan_arch_help().count(key), key);
 }
 
 TEST_CASE("dcgan switches: --norm-g / --norm-d pick the normalization layer") {
