@@ -11,7 +11,6 @@ namespace zg::tools {
 
 int train_classifier_command(const std::map<std::string, std::string>& flags) {
     zoo::ClassifierOptions o;
-    o.epochs = 3;
     int64_t threads = 0;
     auto integer = [](const std::string& flag, const std::string& text) {
         size_t used = 0;

@@ -20,7 +20,7 @@ namespace {
 struct EvalFlags {
     zoo::EvalOptions opts;
     std::string samples, grid;
-    int64_t n = 10000, pad = 2, classifier_epochs = 3;
+    int64_t n = 10000, pad = 2, classifier_epochs = zoo::ClassifierOptions{}.epochs;
     bool json = false, ema = false;
 };
 

@@ -216,6 +216,9 @@ TrainedClassifier train_classifier(const ClassifierOptions& opts, const FeatureD
         Tensor loss = classes > 0 ? cross_entropy(out, b.labels) : mse_loss(out, b.x);
         opt.zero_grad();
         loss.backward();
+        // Linear decay to 0 over the run: the last epochs settle into a minimum (98.6% → 99%+
+        // on MNIST after 3 epochs, docs/EVALUATION.md).
+        opt.set_lr(1e-3 * (1.0 - (double)(step - 1) / total));
         opt.step();
         running = step == 1 ? loss.item<double>() : 0.98 * running + 0.02 * loss.item<double>();
         if (opts.progress && (step % 20 == 0 || step == total)) {

@@ -30,9 +30,9 @@ double trained_accuracy(const std::string& name, int64_t epochs) {
 }  // namespace
 
 TEST_CASE("the MNIST evaluation classifier reaches 99.0% test accuracy") {
-    CHECK(trained_accuracy("mnist", 3) >= 0.990);
+    CHECK(trained_accuracy("mnist", zoo::ClassifierOptions{}.epochs) >= 0.990);
 }
 
 TEST_CASE("the Fashion-MNIST evaluation classifier reaches 90% test accuracy") {
-    CHECK(trained_accuracy("fashion", 3) >= 0.90);
+    CHECK(trained_accuracy("fashion", zoo::ClassifierOptions{}.epochs) >= 0.90);
 }
