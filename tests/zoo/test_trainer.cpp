@@ -18,18 +18,7 @@ namespace {
 struct Scratch {
     zg::testing::TempDir dir{"zg_trainer"};
     fs::path root = dir.path;
-    Scratch() {
-        fs::create_directories(root / "data/mnist");
-        const uint32_t n = 64;
-        std::vector<uint8_t> img = {0, 0, 8, 3, 0, 0, 0, n, 0, 0, 0, 28, 0, 0, 0, 28};
-        for (uint32_t i = 0; i < n * 28 * 28; ++i) img.push_back(uint8_t((i * 2654435761u) >> 24));
-        std::vector<uint8_t> lab = {0, 0, 8, 1, 0, 0, 0, n};
-        for (uint32_t i = 0; i < n; ++i) lab.push_back(uint8_t(i % 10));
-        std::ofstream((root / "data/mnist/train-images-idx3-ubyte").string(), std::ios::binary)
-            .write((const char*)img.data(), img.size());
-        std::ofstream((root / "data/mnist/train-labels-idx1-ubyte").string(), std::ios::binary)
-            .write((const char*)lab.data(), lab.size());
-    }
+    Scratch() { testing::write_tiny_mnist(root / "data"); }
     std::string run(const std::string& name) const { return (root / name).string(); }
 
     // A small DCGAN config that trains in well under a second per step.
