@@ -54,9 +54,7 @@ struct ArchFlags {
 zoo::TrainedGan load_generator_weights(const std::string& path, const std::string& model,
                                        const ArchFlags& arch) {
     const zoo::ModelInfo& info = zoo::find_model(model);
-    zoo::Json config = zoo::common_defaults();
-    config.update(info.defaults);
-    config["model"] = info.name;
+    zoo::Json config = zoo::default_config(model);
     const std::pair<const char*, std::optional<int64_t>> given[] = {
         {"image_size", arch.image_size}, {"nz", arch.nz}, {"ngf", arch.ngf}};
     for (const auto& [key, value] : given)

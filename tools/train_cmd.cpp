@@ -162,10 +162,7 @@ Command add_train_command(CLI::App& app) {
                                 "); only --steps, --epochs, --threads and the --*-every "
                                 "cadences can");
         } else {
-            const zoo::ModelInfo& info = zoo::find_model(*model);
-            config = zoo::common_defaults();
-            config.update(info.defaults);
-            config["model"] = info.name;
+            config = zoo::default_config(*model);
         }
         if (!lr->empty()) {
             ZG_CHECK(!resuming, "--lr cannot change when resuming");

@@ -38,6 +38,14 @@ Json common_defaults() {
                 {"stop_on_failure", false}};
 }
 
+Json default_config(const std::string& model) {
+    const ModelInfo& info = find_model(model);
+    Json c = common_defaults();
+    c.update(info.defaults);
+    c["model"] = info.name;
+    return c;
+}
+
 bool resumable_key(const std::string& key) {
     for (const char* k : {"steps", "epochs", "sample_every", "checkpoint_every", "log_every",
                           "eval_every", "threads", "stop_on_failure"})

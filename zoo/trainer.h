@@ -15,6 +15,9 @@ namespace zg::zoo {
 
 // The flags every model takes, with their defaults (models add their own, see ModelInfo).
 Json common_defaults();
+// A run's config before any flag is given: the common flags, the model's own, and its name
+// (a zg::Error listing the known models if there is no such model).
+Json default_config(const std::string& model);
 // Which keys may change when resuming (the target and the logging cadence).
 bool resumable_key(const std::string& key);
 

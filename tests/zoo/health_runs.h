@@ -16,9 +16,7 @@ struct HealthRuns {
 
     // A tiny DCGAN run config with a 10-step health window.
     zoo::Json config(int64_t steps) const {
-        zoo::Json c = zoo::common_defaults();
-        c.update(zoo::find_model("dcgan").defaults);
-        c["model"] = "dcgan";
+        zoo::Json c = zoo::default_config("dcgan");
         c["data_root"] = (dir.path / "data").string();
         c["nz"] = 8;
         c["ngf"] = 4;

@@ -24,9 +24,7 @@ std::shared_ptr<nn::TensorDataset> tiny_labelled() {
 }
 
 Json acgan_config() {
-    Json c = common_defaults();
-    c.update(find_model("acgan").defaults);
-    c["model"] = "acgan";
+    Json c = default_config("acgan");
     c["nz"] = 6;
     c["ngf"] = 4;
     c["ndf"] = 4;
@@ -103,13 +101,7 @@ TEST_CASE("acgan: sample grids by class, and --class's latent path") {
         zg::testing::error_of([&] { model->sample_z_for(full({1}, 4, DType::i32), a); }),
         "out of range"));
     // An unconditional model has no classes and refuses labelled latents.
-    auto dcgan = find_model("dcgan").build(
-        [] {
-            Json c = common_defaults();
-            c.update(find_model("dcgan").defaults);
-            return c;
-        }(),
-        *data);
+    auto dcgan = find_model("dcgan").build(default_config("dcgan"), *data);
     CHECK(dcgan->num_classes() == 0);
     CHECK(zg::testing::contains(
         zg::testing::error_of([&] { dcgan->sample_z_for(full({1}, 0, DType::i32), a); }),

@@ -18,9 +18,7 @@ using namespace zg::zoo;
 namespace {
 
 Json mlp_config(const Json& overrides = Json::object()) {
-    Json c = common_defaults();
-    c.update(find_model("mlpgan").defaults);
-    c["model"] = "mlpgan";
+    Json c = default_config("mlpgan");
     c["data"] = "ring8";
     c["hidden"] = 16;
     c["layers"] = 2;
@@ -271,9 +269,8 @@ TEST_CASE("adversarial: DCGAN trains a few steps under every loss and regularize
     Generator gen(9);
     auto data = std::make_shared<nn::TensorDataset>(uniform({8, 1, 32, 32}, -1, 1, &gen), Tensor(),
                                                     0, "noise");
-    Json base = common_defaults();
-    base.update(find_model("dcgan").defaults);
-    base.update(Json{{"model", "dcgan"}, {"nz", 4}, {"ngf", 4}, {"ndf", 4}, {"batch_size", 8}});
+    Json base = default_config("dcgan");
+    base.update(Json{{"nz", 4}, {"ngf", 4}, {"ndf", 4}, {"batch_size", 8}});
     std::vector<Json> runs;
     for (const char* loss :
          {"minimax", "ns", "wgan", "wgan-gp", "lsgan", "hinge", "rsgan", "ragan", "ralsgan"})

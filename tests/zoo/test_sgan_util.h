@@ -21,9 +21,7 @@ inline std::shared_ptr<nn::TensorDataset> synthetic_digits(int64_t n, uint64_t s
 
 // The trainer's defaults and the model's, with 10 labels, batches of 10 and `extra` on top.
 inline zoo::Json semisup_config(const std::string& model, const zoo::Json& extra) {
-    zoo::Json c = zoo::common_defaults();
-    c.update(zoo::find_model(model).defaults);
-    c["model"] = model;
+    zoo::Json c = zoo::default_config(model);
     c["labels"] = 10;
     c["batch_size"] = 10;
     c["init_batch"] = 20;

@@ -23,9 +23,7 @@ struct Scratch {
 
     // A small DCGAN config that trains in well under a second per step.
     Json config(int64_t steps) const {
-        Json c = common_defaults();
-        c.update(find_model("dcgan").defaults);
-        c["model"] = "dcgan";
+        Json c = default_config("dcgan");
         c["data_root"] = (root / "data").string();
         c["nz"] = 8;
         c["ngf"] = 8;

@@ -18,9 +18,7 @@ std::shared_ptr<nn::TensorDataset> tiny_images() {
 }
 
 Json vaegan_config() {
-    Json c = common_defaults();
-    c.update(find_model("vaegan").defaults);
-    c["model"] = "vaegan";
+    Json c = default_config("vaegan");
     c["nz"] = 6;
     c["ngf"] = 4;
     c["ndf"] = 4;

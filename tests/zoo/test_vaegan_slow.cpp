@@ -14,8 +14,7 @@ TEST_CASE("vaegan: the pixel reconstruction error falls as E and G train") {
     std::vector<float> v;
     for (int i = 0; i < 8; ++i) v.insert(v.end(), 32 * 32, i % 2 ? 0.8f : -0.8f);
     nn::TensorDataset data(from_vector(v, {8, 1, 32, 32}), Tensor(), 0, "two");
-    Json c = common_defaults();
-    c.update(find_model("vaegan").defaults);
+    Json c = default_config("vaegan");
     c["nz"] = 6;
     c["ngf"] = 4;
     c["ndf"] = 4;
