@@ -36,6 +36,9 @@ const std::map<std::string, std::string>& help_texts() {
         {"ema",
          "Keep an exponential moving average of G's weights with this decay (e.g. "
          "0.999) and sample from it; 0: off"},
+        {"lr_decay",
+         "constant, or linear: G's and D's learning rates fall linearly from --lr-g/--lr-d "
+         "at step 0 to 0 at the last step (sharper samples at the end of a run)"},
         {"n_samples", "Images in each sample grid"},
         {"health_window",
          "Health monitor window in steps: warns once per window about D loss "

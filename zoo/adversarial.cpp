@@ -519,6 +519,12 @@ Scalars AdversarialGan::train_step(const nn::Batch& batch, Generator& rng) {
     return s;
 }
 
+void AdversarialGan::set_lr_scale(double scale) {
+    ZG_CHECK(scale >= 0 && scale <= 1, "learning-rate scale must be in [0, 1], got ", scale);
+    opt_g_->set_lr(c_.lr_g * scale);
+    opt_d_->set_lr(c_.lr_d * scale);
+}
+
 void AdversarialGan::save(nn::Checkpoint& ck) const {
     ck.add_module("G", *g_).add_module("D", *d_);
     ck.add_optimizer("opt_G", *opt_g_).add_optimizer("opt_D", *opt_d_);

@@ -99,6 +99,7 @@ public:
     // grad_norm_g (L2 norm over all parameter gradients of the last update of each net, before
     // its optimizer step), d_steps and g_steps, and instance_noise when it is on.
     Scalars train_step(const nn::Batch& real, Generator& rng) override;
+    void set_lr_scale(double scale) override;
     void save(nn::Checkpoint& ck) const override;
     void restore(const nn::Checkpoint& ck) override;
 

@@ -38,6 +38,15 @@ public:
         (void)labels, (void)gen;
         throw Error("this model is unconditional: it cannot draw samples of a given class");
     }
+    // --lr-decay: the trainer sets G's and D's learning rates to scale × their configured
+    // values before every step. Models with their own optimizer recipe (the semi-supervised
+    // ones) refuse.
+    virtual void set_lr_scale(double scale) {
+        (void)scale;
+        throw Error(
+            "--lr-decay linear: this model keeps its paper's learning-rate recipe; the decay is "
+            "for the adversarial models (dcgan, mlpgan); use --lr-decay constant");
+    }
     // Everything the model needs to resume exactly (networks, optimizers, own schedules).
     virtual void save(nn::Checkpoint& ck) const = 0;
     virtual void restore(const nn::Checkpoint& ck) = 0;

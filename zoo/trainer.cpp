@@ -32,6 +32,7 @@ Json common_defaults() {
                 {"checkpoint_every", 1000},
                 {"log_every", 50},
                 {"ema", 0.0},
+                {"lr_decay", "constant"},
                 {"n_samples", 64},
                 {"eval_every", 0},
                 {"health_window", 100},
@@ -259,6 +260,16 @@ int train(const Json& config_in, const std::string& dir, bool resume) {
     const int64_t target = c.at("steps").get<int64_t>() > 0
                                ? c.at("steps").get<int64_t>()
                                : c.at("epochs").get<int64_t>() * per_epoch;
+    const std::string lr_decay = c.at("lr_decay").get<std::string>();
+    ZG_CHECK(lr_decay == "constant" || lr_decay == "linear", "--lr-decay must be constant or ",
+             "linear, got '", lr_decay, "'");
+    // Linear decay: lr(step) = lr · (1 − step/target), a function of the step alone, so a
+    // resumed run continues the same schedule.
+    auto apply_lr_schedule = [&] {
+        if (lr_decay == "linear")
+            run.model->set_lr_scale(std::max(0.0, 1.0 - (double)run.step / (double)target));
+    };
+    apply_lr_schedule();  // a model that cannot decay refuses before any training
     const int64_t log_every = std::max<int64_t>(1, c.at("log_every").get<int64_t>());
     const int64_t sample_every = c.at("sample_every").get<int64_t>();
     const int64_t checkpoint_every = c.at("checkpoint_every").get<int64_t>();
@@ -285,6 +296,7 @@ int train(const Json& config_in, const std::string& dir, bool resume) {
     };
     while (run.step < target) {
         nn::Batch batch = run.loader->next();
+        apply_lr_schedule();
         Scalars s = run.model->train_step(batch, run.rng);
         const bool unhealthy =
             run.check_health(s, metrics, per_epoch, run.elapsed + seconds(), tty);

@@ -210,6 +210,23 @@ TEST_CASE("adversarial: grad_norm_d/g are the L2 norms of the gradients the opti
           doctest::Approx(s.at("grad_norm_g")).epsilon(1e-4));
 }
 
+TEST_CASE("adversarial: --lr-decay's scale sets both learning rates (0 freezes G and D)") {
+    Toy toy;
+    Generator rng(4);
+    toy.step(rng);
+    toy.model->set_lr_scale(0.0);
+    const auto g = flat(toy.model->generator()), d = flat(toy.model->discriminator());
+    toy.step(rng);
+    CHECK(flat(toy.model->generator()) == g);
+    CHECK(flat(toy.model->discriminator()) == d);
+    toy.model->set_lr_scale(0.5);
+    toy.step(rng);
+    CHECK(flat(toy.model->generator()) != g);
+    CHECK(flat(toy.model->discriminator()) != d);
+    CHECK(testing::contains(testing::error_of([&] { toy.model->set_lr_scale(1.5); }),
+                            "must be in [0, 1]"));
+}
+
 TEST_CASE("adversarial: z distributions, mixed batches, weight clipping") {
     Toy u(Json{{"z_dist", "uniform"}}), n;
     Generator rng(5);

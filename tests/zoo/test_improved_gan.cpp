@@ -75,6 +75,10 @@ TEST_CASE("improved_gan: a few steps of each option on synthetic digits") {
     CHECK(contains(bad({{"real_target", 1.5}}), "--real-target"));
     CHECK(contains(bad({{"hist_avg", -1.0}}), "--hist-avg"));
     CHECK(contains(bad({{"ema_d", 1.0}}), "--ema-d"));
+    // It keeps OpenAI's constant learning rate: the trainer's --lr-decay is refused.
+    auto model =
+        make_improved_gan(testing::semisup_config("improved_gan", {}), *train_set, nullptr);
+    CHECK(contains(error_of([&] { model->set_lr_scale(0.5); }), "--lr-decay"));
 }
 
 TEST_CASE("improved_gan: resuming from a checkpoint continues bit for bit") {

@@ -115,6 +115,16 @@ TEST_CASE("trainer: N steps in one go equal N/2 steps plus --resume, bit for bit
     CHECK(Json::parse(last).at("step") == 6);
 }
 
+TEST_CASE("trainer: --lr-decay linear trains; an unknown schedule is refused") {
+    Scratch s;
+    Json c = s.config(4);
+    c["lr_decay"] = "linear";
+    CHECK(train(c, s.run("linear"), false) == 0);
+    c["lr_decay"] = "cosine";
+    CHECK(testing::contains(testing::error_of([&] { train(c, s.run("cosine"), false); }),
+                            "--lr-decay must be constant or linear"));
+}
+
 TEST_CASE("trainer: an existing run directory is never overwritten") {
     Scratch s;
     fs::create_directories(s.run("taken"));
