@@ -1,5 +1,7 @@
 #include "nn/ema.h"
 
+#include <cmath>
+
 namespace zg::nn {
 
 namespace {
@@ -27,6 +29,14 @@ EMA::EMA(const Module& m, double decay) : decay_(decay) {
         shadow_[name] = b.detach().clone();
         buffer_names_.push_back(name);
     }
+}
+
+double bias_corrected_decay(double decay, int64_t t) {
+    check_decay(decay, "bias_corrected_decay");
+    ZG_CHECK(t >= 1, "bias_corrected_decay: the update count starts at 1, got ", t);
+    if (decay == 1) return 1;  // the average never moves
+    const double decay_t = std::pow(decay, (double)t);
+    return (decay - decay_t) / (1 - decay_t);
 }
 
 void EMA::set_decay(double decay) {

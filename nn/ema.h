@@ -15,6 +15,15 @@
 
 namespace zg::nn {
 
+// The decay that makes the t-th update (t = 1, 2, ...) produce the bias-corrected average
+//   a_t = Σ_{i≤t} β^(t−i) p_i / Σ_{i≤t} β^(t−i)
+// of the weights p_1..p_t the updates saw, as Adam corrects its moments: set it before update t
+// (`ema.set_decay(bias_corrected_decay(β, t)); ema.update(m)`). It is 0 at t = 1 (the average
+// is p_1) and rises to β. With a constant β from the start instead, the average of a short run
+// is mostly the random init: 0.999^937 = 39% of it after one DCGAN epoch on MNIST.
+//   d_t = β(1 − β^(t−1)) / (1 − β^t) = (β − β^t) / (1 − β^t)
+double bias_corrected_decay(double decay, int64_t t);
+
 class EMA {
 public:
     // Starts the shadow as a copy of m's parameters and persistent buffers; 0 ≤ decay ≤ 1.

@@ -375,16 +375,13 @@ public:
 private:
     // OpenAI's average starts at zeros, a_t = (1 − β)Σ β^(t−i) p_i, which is only usable
     // because scaling a weight-normalized layer's direction changes nothing. The bias-corrected
-    // average a_t / (1 − β^t) is the same weighting without the shrinkage (it also keeps frozen
-    // and bias parameters right). It follows the recurrence a_t = d_t a_(t−1) + (1 − d_t) p_t
-    // with d_t = β(1 − β^(t−1)) / (1 − β^t): d_1 = 0 (a_1 = p_1), then d_t → β. Starting at D's
-    // initial weights with d_t = β instead would keep e^(−0.06) ≈ 94% of the random init in
-    // the average after the first epoch (600 steps).
+    // average a_t / (1 − β^t) (nn::bias_corrected_decay) is the same weighting without the
+    // shrinkage, and keeps frozen and bias parameters right. Starting at D's initial weights
+    // with a constant β instead would keep e^(−0.06) ≈ 94% of the random init in the average
+    // after the first epoch (600 steps).
     void ema_step() {
         ++ema_updates_;
-        const double beta = ema_decay_;  // < 1, checked
-        const double beta_t = std::pow(beta, (double)ema_updates_);
-        ema_->set_decay((beta - beta_t) / (1 - beta_t));
+        ema_->set_decay(nn::bias_corrected_decay(ema_decay_, ema_updates_));
         ema_->update(*d_);
     }
 

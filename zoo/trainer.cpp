@@ -313,7 +313,10 @@ int train(const Json& config_in, const std::string& dir, bool resume) {
         }
         if (code) break;
         ++run.step;
-        if (run.ema) run.ema->update(run.model->generator());
+        if (run.ema) {  // update number run.step, bias-corrected (nn/ema.h)
+            run.ema->set_decay(nn::bias_corrected_decay(c.at("ema").get<double>(), run.step));
+            run.ema->update(run.model->generator());
+        }
         window.add(s);
         const double now = seconds();
         if (run.step % log_every == 0 || run.step == target) {

@@ -127,6 +127,32 @@ TEST_CASE("EMA: shadow = decay*shadow + (1 - decay)*param; buffers are copied as
     CHECK(ema.state_dict().at("l2.bias").item<float>() == 100.0f);
 }
 
+TEST_CASE("EMA: bias_corrected_decay gives the normalized weighted average of the updates") {
+    Mlp m(1, 2, 3, 1);
+    Tensor& w = m.l2->parameter("bias");
+    set_values(w, {100.0});  // the initial value: no weight in the corrected average
+    const double beta = 0.9;
+    EMA ema(m, beta);
+    const std::vector<double> seen = {2.0, -1.0, 0.5, 4.0};
+    for (size_t t = 1; t <= seen.size(); ++t) {
+        set_values(w, {seen[t - 1]});
+        ema.set_decay(bias_corrected_decay(beta, (int64_t)t));
+        ema.update(m);
+        double num = 0, den = 0;  // Σ β^(t−i) p_i / Σ β^(t−i)
+        for (size_t i = 1; i <= t; ++i) {
+            num += std::pow(beta, (double)(t - i)) * seen[i - 1];
+            den += std::pow(beta, (double)(t - i));
+        }
+        CHECK(ema.state_dict().at("l2.bias").item<float>() ==
+              doctest::Approx(num / den).epsilon(1e-6));
+    }
+    CHECK(bias_corrected_decay(0.999, 1) == 0.0);
+    CHECK(bias_corrected_decay(0.999, 100000) == doctest::Approx(0.999).epsilon(1e-9));
+    CHECK(bias_corrected_decay(1.0, 5) == 1.0);
+    CHECK(
+        testing::contains(testing::error_of([] { bias_corrected_decay(0.9, 0); }), "starts at 1"));
+}
+
 TEST_CASE("EMA: a bad decay, another module or a mismatched state is a clear error") {
     Mlp m(1, 2, 3, 1), wider(1, 2, 4, 1);
     CHECK(contains(error_of([&] { EMA(m, 1.5); }), "decay must be in [0, 1]"));

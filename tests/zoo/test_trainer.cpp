@@ -115,6 +115,19 @@ TEST_CASE("trainer: N steps in one go equal N/2 steps plus --resume, bit for bit
     CHECK(Json::parse(last).at("step") == 6);
 }
 
+// A constant-decay average that starts at G's random init would still be 99.9% init here.
+TEST_CASE("trainer: the --ema average is bias-corrected: after one step it is G's weights") {
+    Scratch s;
+    Json c = s.config(1);
+    c["ema"] = 0.999;
+    REQUIRE(train(c, s.run("ema"), false) == 0);
+    nn::Checkpoint ck = nn::Checkpoint::load(s.run("ema") + "/checkpoints/latest.safetensors");
+    const nn::StateDict& g = ck.state("G");
+    for (const auto& [k, t] : ck.state("ema"))
+        if (is_floating(t.dtype()))
+            CHECK_MESSAGE(t.to_vector<float>() == g.at(k).to_vector<float>(), k);
+}
+
 TEST_CASE("trainer: --lr-decay linear trains; an unknown schedule is refused") {
     Scratch s;
     Json c = s.config(4);
