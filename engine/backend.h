@@ -26,7 +26,6 @@ enum class UnaryOp {
     affine,      // a·x + b
     pow,         // xᵃ
     clamp,       // min(max(x, a), b)
-    select_pos,  // x > 0 ? a : b           (masks for piecewise-linear backward)
     in_range,    // a ≤ x ≤ b ? 1 : 0
     gt,
     ge,
@@ -66,6 +65,10 @@ public:
     virtual void fill(const Tensor& out, double value) = 0;
     virtual void unary(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) = 0;
     virtual void binary(BinaryOp op, const Tensor& x, const Tensor& y, const Tensor& out) = 0;
+    // out = y · (x > 0 ? a : b), x and y of one shape: the backward of relu and leaky_relu in
+    // one pass (dy times their derivative mask) instead of a mask pass and a product pass.
+    virtual void select_pos_mul(const Tensor& x, const Tensor& y, const Tensor& out, double a,
+                                double b) = 0;
     // out = cond != 0 ? x : y
     virtual void where(const Tensor& cond, const Tensor& x, const Tensor& y, const Tensor& out) = 0;
     // Reduces x over `axes`; out has x's shape with those axes set to 1.
@@ -83,13 +86,26 @@ public:
     virtual void gather(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out) = 0;
     virtual void scatter_add(const Tensor& out, int64_t dim, const Tensor& index,
                              const Tensor& src) = 0;
+    // Training batch norm of a contiguous x [N, C, S] per channel c, over n and s (M = N·S
+    // values): mean[c], biased var[c] (accumulated in double, two passes), and
+    // y = (x − mean)/√(var + eps)·weight + bias (weight, bias [C] or undefined: 1 and 0).
+    virtual void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                    double eps, const Tensor& y, const Tensor& mean,
+                                    const Tensor& var) = 0;
+    // Its gradients, with x̂ = (x − mean)/√(var + eps) and dy contiguous like x:
+    // dbias = Σ dy, dweight = Σ dy·x̂, dx = weight/√(var + eps)·(dy − (dbias + x̂·dweight)/M).
+    // dx, dweight and dbias may each be undefined (not wanted).
+    virtual void batch_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& mean,
+                                     const Tensor& var, const Tensor& weight, double eps,
+                                     const Tensor& dx, const Tensor& dweight,
+                                     const Tensor& dbias) = 0;
     // im2col: cols[(c, i, j), (n, oy, ox)] = x[n, c, oy·sh − ph + i·dh, ox·sw − pw + j·dw], or
     // pad_value outside the image. x is [N, C, H, W]; cols is [C·kh·kw, N·OH·OW], so one GEMM
     // convolves the whole batch.
     virtual void im2col(const Tensor& x, const Window2d& g, double pad_value,
                         const Tensor& cols) = 0;
-    // col2im, the adjoint: x (zero-filled by the caller) accumulates every cols entry at the
-    // pixel it was read from.
+    // col2im, the adjoint: x is overwritten with, at each pixel, the sum of the cols entries
+    // read from it (0 where no window reads it).
     virtual void col2im(const Tensor& cols, const Window2d& g, const Tensor& x) = 0;
     virtual void random(RandomKind kind, const Tensor& out, Generator& gen, double a, double b) = 0;
 };

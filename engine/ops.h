@@ -130,6 +130,19 @@ Tensor pixel_unshuffle(const Tensor& x, int64_t r);  // the inverse
 // Zeroes each element with probability p and scales the rest by 1/(1−p) (when training).
 Tensor dropout(const Tensor& x, double p, bool training = true, Generator* gen = nullptr);
 
+// ---- normalization (ops/norm.cpp) ----
+// [1, C, 1, …, 1] of the given rank: per-channel values broadcast against [N, C, *].
+Shape channel_shape(int64_t rank, int64_t channels);
+// Training-mode batch normalization of x [N, C, *] over every dim but 1, in fused passes:
+// y = (x − μ)/√(σ² + eps)·weight + bias, with the batch mean μ and biased variance σ² per
+// channel returned too (as [C], without history: for the running statistics). weight and bias
+// are [C] or undefined.
+struct BatchNormOutput {
+    Tensor y, mean, var;
+};
+BatchNormOutput batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                 double eps);
+
 // ---- losses (ops/losses.cpp) ----
 enum class Reduction { mean, sum, none };
 Tensor bce_with_logits(const Tensor& logits, const Tensor& target,

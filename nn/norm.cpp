@@ -44,13 +44,6 @@ const char* py_bool(bool b) {
     return b ? "True" : "False";
 }
 
-// [1, C, 1, …, 1] with x's rank: per-channel values broadcast against [N, C, *].
-Shape channel_shape(int64_t rank, int64_t channels) {
-    Shape s(rank, 1);
-    s[1] = channels;
-    return s;
-}
-
 // All dims of a rank-`rank` tensor from `first` on, except `skip` (−1: none).
 Axes axes_from(int64_t rank, int64_t first, int64_t skip = -1) {
     Axes a;
@@ -126,7 +119,8 @@ void update_running(Tensor& running_mean, Tensor& running_var, const Tensor& bat
 
 // Training:  μ = mean(x), d = x − μ, σ² = mean(d²) over every dim but 1,
 //            y = d / √(σ² + eps) · γ + β.
-// The backward is that of the ops (mean, sub, mul, sqrt, div), so double backward comes free.
+// The engine's batch_norm_train computes it in fused passes; its backward is a fused kernel, or
+// the same math in engine ops when a graph of the gradient is wanted (double backward).
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
                   const Tensor& weight, const Tensor& bias, bool training, double momentum,
                   double eps) {
@@ -150,15 +144,13 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     const int64_t n = c ? x.numel() / c : 0;
     ZG_CHECK(n > 1, "batch_norm: expected more than 1 value per channel when training, got input ",
              shape_str(x.shape()));
-    const Axes axes = axes_from(x.dim(), 0, 1);
-    Tensor mu = mean(x, axes, true);
-    Tensor d = x - mu;
-    Tensor var = mean(d * d, axes, true);
+    // One engine op over fused passes (statistics, then normalize and affine in one pass).
+    BatchNormOutput bn = batch_norm_train(x, weight, bias, eps);
     if (running_mean.defined()) {
         Tensor rm = running_mean, rv = running_var;
-        update_running(rm, rv, mu, var, n, momentum);
+        update_running(rm, rv, bn.mean, bn.var, n, momentum);
     }
-    return scale_shift(d, 1.0 / sqrt(var + eps), weight, bias, cs);
+    return bn.y;
 }
 
 // Per sample n and channel c: μ_nc = mean(x_nc), σ²_nc = mean((x_nc − μ_nc)²) over the dims

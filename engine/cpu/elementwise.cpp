@@ -82,13 +82,19 @@ void unary_typed(UnaryOp op, const Tensor& x, const Tensor& out, T a, T b) {
         case U::sigmoid: return map1<T>(x, out, [](T v) { return sigmoid(v); });
         case U::softplus: return map1<T>(x, out, [](T v) { return softplus(v); });
         case U::relu: return map1<T>(x, out, [](T v) { return v > 0 ? v : T(0); });
-        case U::leaky_relu: return map1<T>(x, out, [a](T v) { return v > 0 ? v : a * v; });
+        case U::leaky_relu:
+            // a·v is computed on both sides of the select: a conditional multiply stays a
+            // branch (the compiler may not speculate a float op), mispredicted half the time
+            // on activations and never vectorized.
+            return map1<T>(x, out, [a](T v) {
+                const T scaled = a * v;
+                return v > 0 ? v : scaled;
+            });
         case U::elu:
             return map1<T>(x, out, [a](T v) { return v > 0 ? v : a * (std::exp(v) - T(1)); });
         case U::affine: return map1<T>(x, out, [a, b](T v) { return a * v + b; });
         case U::pow: return map1<T>(x, out, [a](T v) { return std::pow(v, a); });
         case U::clamp: return map1<T>(x, out, [a, b](T v) { return std::min(std::max(v, a), b); });
-        case U::select_pos: return map1<T>(x, out, [a, b](T v) { return v > 0 ? a : b; });
         case U::in_range: return map1<T>(x, out, [a, b](T v) { return T(v >= a && v <= b); });
         case U::gt: return map1<T>(x, out, [a](T v) { return T(v > a); });
         case U::ge: return map1<T>(x, out, [a](T v) { return T(v >= a); });
@@ -125,6 +131,14 @@ void CpuBackend::unary(UnaryOp op, const Tensor& x, const Tensor& out, double a,
 
 void CpuBackend::binary(BinaryOp op, const Tensor& x, const Tensor& y, const Tensor& out) {
     dispatch(x.dtype(), [&]<class T>() { binary_typed<T>(op, x, y, out); });
+}
+
+void CpuBackend::select_pos_mul(const Tensor& x, const Tensor& y, const Tensor& out, double a,
+                                double b) {
+    dispatch_float(y.dtype(), "select_pos_mul", [&]<class T>() {
+        const T pos = static_cast<T>(a), neg = static_cast<T>(b);
+        map2<T>(x, y, out, [pos, neg](T v, T g) { return g * (v > 0 ? pos : neg); });
+    });
 }
 
 void CpuBackend::where(const Tensor& cond, const Tensor& x, const Tensor& y, const Tensor& out) {

@@ -9,13 +9,27 @@ namespace zg {
 
 using kernels::unary;
 
+// z = dy·s(x) with s(x) = x > 0 ? a : b, in one pass: the backward of relu and leaky_relu.
+// s is piecewise constant, so ∂z/∂dy = s(x) and x gets no gradient: dz ↦ dz·s(x). Recorded,
+// so a gradient taken with create_graph differentiates again (gradient penalties).
+static Tensor select_pos_mul(const Tensor& x, const Tensor& dy, double a, double b) {
+    ZG_CHECK(x.shape() == dy.shape(), "select_pos_mul: mask input ", shape_str(x.shape()),
+             " and gradient ", shape_str(dy.shape()), " must have the same shape");
+    kernels::check_same_dtype(x, dy, "select_pos_mul");
+    kernels::check_float(dy, "select_pos_mul");
+    Tensor out = empty(dy.shape(), dy.dtype(), dy.device());
+    backend(dy).select_pos_mul(x, dy, out, a, b);
+    return record(
+        "select_pos_mul", out, {dy},
+        [x, a, b](const BackwardArgs& g) -> Grads { return {select_pos_mul(x, g.dy, a, b)}; },
+        {x});
+}
+
 // relu(x) = max(x, 0);  dy/dx = 1 if x > 0 else 0
 Tensor relu(const Tensor& x) {
     return record(
         "relu", unary(UnaryOp::relu, x), {x},
-        [x](const BackwardArgs& g) -> Grads {
-            return {g.dy * unary(UnaryOp::select_pos, x, 1.0, 0.0)};
-        },
+        [x](const BackwardArgs& g) -> Grads { return {select_pos_mul(x, g.dy, 1.0, 0.0)}; },
         {x});
 }
 
@@ -24,7 +38,7 @@ Tensor leaky_relu(const Tensor& x, double slope) {
     return record(
         "leaky_relu", unary(UnaryOp::leaky_relu, x, slope), {x},
         [x, slope](const BackwardArgs& g) -> Grads {
-            return {g.dy * unary(UnaryOp::select_pos, x, 1.0, slope)};
+            return {select_pos_mul(x, g.dy, 1.0, slope)};
         },
         {x});
 }

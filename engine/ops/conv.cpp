@@ -29,10 +29,18 @@ Tensor col2im(const Tensor& cols, const Window2d& g) {
     check_window(g, "col2im");
     ZG_CHECK(cols.shape() == Shape({g.c * g.kh * g.kw, g.n * g.out_h() * g.out_w()}),
              "col2im: columns ", shape_str(cols.shape()), " do not match the window geometry");
-    Tensor x = zeros({g.n, g.c, g.h, g.w}, cols.dtype());
+    Tensor x = empty({g.n, g.c, g.h, g.w}, cols.dtype(), cols.device());
     backend(cols).col2im(cols, g, x);
     return record("col2im", x, {cols},
                   [g](const BackwardArgs& a) -> Grads { return {im2col(a.dy, g)}; });
+}
+
+// y + bias per channel, for y [N, C, H, W] and bias [C].
+static Tensor add_channel_bias(const Tensor& y, const Tensor& bias, const char* op) {
+    const int64_t channels = y.size(1);
+    ZG_CHECK(bias.dim() == 1 && bias.size(0) == channels, op, ": bias ",
+             shape_str(bias.shape()), " must be [", channels, "]");
+    return y + bias.view({1, channels, 1, 1});
 }
 
 // The rows [first, first + count) of a matrix-shaped tensor, one slice per group.
@@ -40,8 +48,18 @@ static Tensor rows(const Tensor& m, int64_t group, int64_t per_group) {
     return m.slice(0, group * per_group, (group + 1) * per_group);
 }
 
+// Whether a window of this geometry covers its whole unpadded input exactly once (one output
+// pixel, as DCGAN's 4×4 → 1×1 logit layer and its 1×1 → 4×4 first generator layer): then the
+// columns are the input itself, [N, C·kh·kw] read transposed, and im2col/col2im are not needed.
+static bool window_is_whole_image(const Window2d& g) {
+    return g.out_h() == 1 && g.out_w() == 1 && g.kh == g.h && g.kw == g.w && g.ph == 0 &&
+           g.pw == 0 && g.dh == 1 && g.dw == 1;
+}
+
 // y[n, o] = b[o] + Σ_{c,i,j} w[o, c, i, j] · x[n, c, oy·s − p + i·d, ox·s − p + j·d]
 //         = W [O, C·kh·kw] · im2col(x) [C·kh·kw, N·OH·OW], per group
+// When the window covers the whole image, y [N, O] = x [N, C·kh·kw] · Wᵀ: no im2col and no
+// permute of the product.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& o) {
     ZG_CHECK(x.dim() == 4, "conv2d: input must be [N, C, H, W], got ", shape_str(x.shape()));
     ZG_CHECK(weight.dim() == 4, "conv2d: weight must be [out, in/groups, kh, kw], got ",
@@ -55,10 +73,14 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     Window2d g{x.size(0), in_ch,       x.size(2),     x.size(3),     weight.size(2),
                weight.size(3), o.stride[0], o.stride[1], o.padding[0], o.padding[1],
                o.dilation[0], o.dilation[1]};
-    Tensor cols = im2col(x, g);
     const int64_t k = weight.size(1) * g.kh * g.kw, og = out_ch / groups;
     Tensor w2 = weight.reshape({out_ch, k});
     Tensor y;
+    if (groups == 1 && window_is_whole_image(g)) {
+        y = matmul(x.reshape({g.n, k}), w2.t()).view({g.n, out_ch, 1, 1});
+        return bias.defined() ? add_channel_bias(y, bias, "conv2d") : y;
+    }
+    Tensor cols = im2col(x, g);
     if (groups == 1) {
         y = matmul(w2, cols);
     } else {
@@ -69,17 +91,14 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     }
     // [O, N·OH·OW] → [N, O, OH, OW]
     y = y.view({out_ch, g.n, g.out_h(), g.out_w()}).permute({1, 0, 2, 3}).contiguous();
-    if (bias.defined()) {
-        ZG_CHECK(bias.dim() == 1 && bias.size(0) == out_ch, "conv2d: bias ",
-                 shape_str(bias.shape()), " must be [", out_ch, "]");
-        y = y + bias.view({1, out_ch, 1, 1});
-    }
-    return y;
+    return bias.defined() ? add_channel_bias(y, bias, "conv2d") : y;
 }
 
 // The adjoint of conv2d with respect to its input (the "deconvolution" of DCGAN's generator):
 // every input pixel scatters w-weighted copies into the output,
 //   y = col2im(Wᵀ [O·kh·kw, C] · x [C, N·H·W]) + b, per group.
+// From a 1×1 input to a kh×kw output the columns are the output itself, transposed:
+//   y [N, O·kh·kw] = x [N, C] · W [C, O·kh·kw], with no col2im.
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
                         const Conv2dOptions& o) {
     ZG_CHECK(x.dim() == 4, "conv_transpose2d: input must be [N, C, H, W], got ",
@@ -109,8 +128,12 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
              o.output_padding[0], "×", o.output_padding[1], " is not reachable with stride ",
              o.stride[0], "×", o.stride[1]);
     const int64_t cg = in_ch / groups, k = weight.size(1) * kh * kw;
-    Tensor x2 = x.permute({1, 0, 2, 3}).reshape({in_ch, -1});  // [C, N·H·W]
     Tensor w2 = weight.reshape({in_ch, k});
+    if (groups == 1 && window_is_whole_image(g)) {
+        Tensor y = matmul(x.reshape({g.n, in_ch}), w2).view({g.n, out_ch, oh, ow});
+        return bias.defined() ? add_channel_bias(y, bias, "conv_transpose2d") : y;
+    }
+    Tensor x2 = x.permute({1, 0, 2, 3}).reshape({in_ch, -1});  // [C, N·H·W]
     Tensor cols;
     if (groups == 1) {
         cols = matmul(w2.t(), x2);
@@ -121,12 +144,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
         cols = concat(parts, 0);
     }
     Tensor y = col2im(cols, g);
-    if (bias.defined()) {
-        ZG_CHECK(bias.dim() == 1 && bias.size(0) == out_ch, "conv_transpose2d: bias ",
-                 shape_str(bias.shape()), " must be [", out_ch, "]");
-        y = y + bias.view({1, out_ch, 1, 1});
-    }
-    return y;
+    return bias.defined() ? add_channel_bias(y, bias, "conv_transpose2d") : y;
 }
 
 }  // namespace zg

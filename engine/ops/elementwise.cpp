@@ -63,7 +63,6 @@ static const char* unary_name(UnaryOp op) {
         case U::affine: return "affine";
         case U::pow: return "pow";
         case U::clamp: return "clamp";
-        case U::select_pos: return "select_pos";
         case U::in_range: return "in_range";
         case U::gt: return "gt";
         case U::ge: return "ge";

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <omp.h>
+
 #include "gradcheck.h"
 
 using namespace zg;
@@ -98,4 +100,51 @@ TEST_CASE("pooling, upsampling, pixel shuffle: gradients and second derivatives"
              {test_input({2, 8, 3, 3}, 22)});
     check_op("pixel_unshuffle", [](const std::vector<Tensor>& v) { return pixel_unshuffle(v[0], 2); },
              {test_input({2, 2, 4, 6}, 23)});
+}
+
+TEST_CASE("conv2d and conv_transpose2d over the whole image (DCGAN's 4×4 → 1×1 and 1×1 → 4×4)") {
+    // These take a GEMM-only path (no im2col/col2im); same definition, same gradients.
+    Tensor x = test_input({3, 2, 4, 4}, 21), w = test_input({5, 2, 4, 4}, 22);
+    Tensor b = test_input({5}, 23);
+    for (int64_t stride : {1, 2}) {
+        Conv2dOptions o{.stride = {stride, stride}};
+        expect_close(conv2d(x, w, b, o).to_vector<double>(), naive_conv2d(x, w, b, o), 1e-12,
+                     1e-12, "conv2d whole image");
+    }
+    check_op("conv2d whole image",
+             [](const std::vector<Tensor>& v) { return conv2d(v[0], v[1], v[2]); },
+             {test_input({2, 3, 4, 3}, 24), test_input({2, 3, 4, 3}, 25), test_input({2}, 26)});
+    // <conv2d(x, w), y> = <x, conv_transpose2d(y, w)>, both on the whole-image path
+    Tensor y = test_input({3, 5, 1, 1}, 27);
+    double lhs = sum(conv2d(x, w) * y).item<double>();
+    double rhs = sum(x * conv_transpose2d(y, w)).item<double>();
+    CHECK(lhs == doctest::Approx(rhs).epsilon(1e-12));
+    check_op("conv_transpose2d from 1×1",
+             [](const std::vector<Tensor>& v) { return conv_transpose2d(v[0], v[1], v[2]); },
+             {test_input({2, 3, 1, 1}, 28), test_input({3, 2, 4, 3}, 29), test_input({2}, 30)});
+}
+
+TEST_CASE("col2im and im2col split across threads: float32 results match float64 on 1 and 2") {
+    // Large enough to run in parallel: conv_transpose2d's forward is a col2im, conv2d's forward
+    // an im2col and its input gradient a col2im. A race between threads would lose whole
+    // products, far outside float32 rounding.
+    Conv2dOptions o{.stride = {2, 2}, .padding = {1, 1}};
+    Tensor x = test_input({8, 16, 8, 8}, 31), w = test_input({16, 8, 4, 4}, 32);
+    auto run = [&](DType dtype) {
+        Tensor xl = x.detach().to(dtype).requires_grad_(), wd = w.detach().to(dtype);
+        Tensor y = conv_transpose2d(xl, wd, Tensor(), o);  // [8, 8, 16, 16]
+        Tensor z = conv2d(y, wd, Tensor(), o);             // [8, 16, 8, 8]
+        Tensor dx = grad({sum(z * z)}, {xl})[0];
+        return std::make_pair(y.to_vector<double>(), dx.to_vector<double>());
+    };
+    const auto want = run(DType::f64);
+    const int saved = omp_get_max_threads();
+    for (int threads : {1, 2}) {
+        CAPTURE(threads);
+        omp_set_num_threads(threads);
+        const auto got = run(DType::f32);
+        expect_close(got.first, want.first, 1e-5, 1e-5, "conv_transpose2d (col2im)");
+        expect_close(got.second, want.second, 1e-3, 1e-3, "conv2d input gradient (col2im)");
+    }
+    omp_set_num_threads(saved);
 }
