@@ -69,7 +69,9 @@ void CachingAllocator::empty_cache() {
     stats_.cached_bytes = 0;
 }
 
-CachingAllocator::~CachingAllocator() { empty_cache(); }
+CachingAllocator::~CachingAllocator() {
+    empty_cache();
+}
 
 CachingAllocator& cpu_allocator() {
     // Never destroyed: tensors held in static objects may be freed after main returns.

@@ -10,11 +10,21 @@
 namespace zg {
 
 static thread_local bool g_grad_enabled = true;
-bool grad_enabled() { return g_grad_enabled; }
-NoGradGuard::NoGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = false; }
-NoGradGuard::~NoGradGuard() { g_grad_enabled = prev_; }
-GradModeGuard::GradModeGuard(bool on) : prev_(g_grad_enabled) { g_grad_enabled = on; }
-GradModeGuard::~GradModeGuard() { g_grad_enabled = prev_; }
+bool grad_enabled() {
+    return g_grad_enabled;
+}
+NoGradGuard::NoGradGuard() : prev_(g_grad_enabled) {
+    g_grad_enabled = false;
+}
+NoGradGuard::~NoGradGuard() {
+    g_grad_enabled = prev_;
+}
+GradModeGuard::GradModeGuard(bool on) : prev_(g_grad_enabled) {
+    g_grad_enabled = on;
+}
+GradModeGuard::~GradModeGuard() {
+    g_grad_enabled = prev_;
+}
 
 Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, BackwardFn fn,
               const std::vector<Tensor>& saved) {
@@ -67,7 +77,9 @@ struct Targets {
     std::unordered_map<const Node*, size_t> nodes;
 };
 
-Tensor accumulate(const Tensor& acc, const Tensor& g) { return acc.defined() ? add(acc, g) : g; }
+Tensor accumulate(const Tensor& acc, const Tensor& g) {
+    return acc.defined() ? add(acc, g) : g;
+}
 
 // The reachable nodes in an order where every node comes before the nodes of its inputs.
 std::vector<Node*> topological_order(const std::vector<Node*>& roots) {
@@ -141,7 +153,8 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& outputs,
         Tensor g = i < grad_outputs.size() ? grad_outputs[i] : Tensor();
         if (!g.defined()) {
             ZG_CHECK(out.numel() == 1, "backward: output ", i, " has shape ",
-                     shape_str(out.shape()), "; a gradient can be implied only for a scalar, "
+                     shape_str(out.shape()),
+                     "; a gradient can be implied only for a scalar, "
                      "so pass grad_outputs of that shape");
             g = ones_like(out);
         }
@@ -181,7 +194,8 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& outputs,
         for (auto& [storage, version] : n->saved_versions)
             ZG_CHECK(storage->version == version, "backward: a tensor saved by '", n->name,
                      "' was modified in place after it was saved (its version is ",
-                     storage->version, ", expected ", version, "); clone() it before the "
+                     storage->version, ", expected ", version,
+                     "); clone() it before the "
                      "in-place edit, or edit it outside the graph");
         Tensor y;
         if (n->out_storage) {
@@ -203,8 +217,8 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& outputs,
         for (size_t i = 0; i < gs.size(); ++i) {
             if (!needs[i] || !gs[i].defined()) continue;
             ZG_CHECK(gs[i].shape() == n->input_shapes[i], "internal: backward of '", n->name,
-                     "' returned a gradient of shape ", shape_str(gs[i].shape()), " for input ",
-                     i, " of shape ", shape_str(n->input_shapes[i]));
+                     "' returned a gradient of shape ", shape_str(gs[i].shape()), " for input ", i,
+                     " of shape ", shape_str(n->input_shapes[i]));
             const Edge& e = n->inputs[i];
             if (e.node)
                 grads[e.node.get()] = accumulate(grads[e.node.get()], gs[i]);
@@ -242,12 +256,12 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
         else
             t.nodes.emplace(in.grad_fn().get(), i);
     }
-    auto res = run_backward(outputs, grad_outputs, t, inputs.size(),
-                            retain_graph || create_graph, create_graph);
+    auto res = run_backward(outputs, grad_outputs, t, inputs.size(), retain_graph || create_graph,
+                            create_graph);
     for (size_t i = 0; i < res.size(); ++i) {
         const Tensor& in = inputs[i];
-        const size_t first = in.is_leaf() ? t.leaves.at(in.impl_ptr().get())
-                                          : t.nodes.at(in.grad_fn().get());
+        const size_t first =
+            in.is_leaf() ? t.leaves.at(in.impl_ptr().get()) : t.nodes.at(in.grad_fn().get());
         if (first != i) res[i] = res[first];  // the same tensor listed again
         if (res[i].defined()) continue;
         ZG_CHECK(allow_unused, "grad: input ", i, " (shape ", shape_str(inputs[i].shape()),

@@ -23,7 +23,7 @@ std::string concat(const Args&... args) {
 }  // namespace zg
 
 // ZG_CHECK(cond, "op: ", a, " expected ", b): throws zg::Error with the pieces streamed together.
-#define ZG_CHECK(cond, ...)                                         \
-    do {                                                            \
+#define ZG_CHECK(cond, ...)                                                \
+    do {                                                                   \
         if (!(cond)) throw ::zg::Error(::zg::detail::concat(__VA_ARGS__)); \
     } while (0)

@@ -145,8 +145,7 @@ BatchNormOutput batch_norm_train(const Tensor& x, const Tensor& weight, const Te
 
 // ---- losses (ops/losses.cpp) ----
 enum class Reduction { mean, sum, none };
-Tensor bce_with_logits(const Tensor& logits, const Tensor& target,
-                       Reduction r = Reduction::mean);
+Tensor bce_with_logits(const Tensor& logits, const Tensor& target, Reduction r = Reduction::mean);
 // logits [N, C], labels int32 [N]; label smoothing as torch.nn.functional.cross_entropy.
 Tensor cross_entropy(const Tensor& logits, const Tensor& labels, double label_smoothing = 0.0,
                      Reduction r = Reduction::mean);

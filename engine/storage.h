@@ -6,7 +6,9 @@
 namespace zg {
 
 enum class Device { cpu, opencl };
-inline const char* device_name(Device d) { return d == Device::cpu ? "cpu" : "opencl"; }
+inline const char* device_name(Device d) {
+    return d == Device::cpu ? "cpu" : "opencl";
+}
 
 // A block of device memory shared by a tensor and all its views. `version` counts in-place
 // writes, so autograd can tell when a tensor it saved for backward was changed afterwards.
@@ -24,6 +26,5 @@ struct Storage {
     Storage& operator=(const Storage&) = delete;
     ~Storage();
 };
-
 
 }  // namespace zg

@@ -42,7 +42,9 @@ TensorImpl& Tensor::impl() const {
     return *impl_;
 }
 
-int64_t Tensor::size(int64_t d) const { return shape()[wrap_dim(d, dim(), "size")]; }
+int64_t Tensor::size(int64_t d) const {
+    return shape()[wrap_dim(d, dim(), "size")];
+}
 
 bool Tensor::is_contiguous() const {
     int64_t expected = 1;
@@ -73,8 +75,10 @@ template int32_t* Tensor::data<int32_t>() const;
 Tensor& Tensor::requires_grad_(bool on) {
     ZG_CHECK(is_leaf(), "requires_grad_: only leaf tensors can be marked; this one was made by '",
              grad_fn()->name, "' (use detach() first)");
-    ZG_CHECK(!on || is_floating(dtype()), "requires_grad_: only float tensors can require a "
-             "gradient, this one is ", dtype_name(dtype()));
+    ZG_CHECK(!on || is_floating(dtype()),
+             "requires_grad_: only float tensors can require a "
+             "gradient, this one is ",
+             dtype_name(dtype()));
     impl().requires_grad = on;
     return *this;
 }
@@ -96,8 +100,8 @@ Tensor Tensor::detach() const {
 
 template <class T>
 T Tensor::item() const {
-    ZG_CHECK(numel() == 1, "item(): tensor has ", numel(), " elements, shape ",
-             shape_str(shape()), "; expected exactly one");
+    ZG_CHECK(numel() == 1, "item(): tensor has ", numel(), " elements, shape ", shape_str(shape()),
+             "; expected exactly one");
     Tensor c = to(dtype_of<T>()).contiguous();
     return *c.data<T>();
 }
@@ -118,7 +122,8 @@ template std::vector<int32_t> Tensor::to_vector<int32_t>() const;
 // In-place writes change data autograd may have saved, so they are refused on tensors that are
 // part of a recorded graph while grad mode is on, and they bump the storage's version.
 static void check_inplace(const Tensor& t, const char* op) {
-    ZG_CHECK(!(grad_enabled() && t.requires_grad()), op, ": in-place write to a tensor that "
+    ZG_CHECK(!(grad_enabled() && t.requires_grad()), op,
+             ": in-place write to a tensor that "
              "requires grad while grad mode is on; wrap it in zg::NoGradGuard (as optimizers "
              "do) or use the out-of-place op");
 }
@@ -143,8 +148,8 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
     check_inplace(*this, "add_");
     NoGradGuard ng;
     Tensor sum = alpha == 1.0 ? add(*this, other) : add(*this, affine(other, alpha, 0.0));
-    ZG_CHECK(sum.shape() == shape(), "add_: ", shape_str(other.shape()),
-             " does not broadcast to ", shape_str(shape()));
+    ZG_CHECK(sum.shape() == shape(), "add_: ", shape_str(other.shape()), " does not broadcast to ",
+             shape_str(shape()));
     backend(*this).copy(sum, *this);
     ++storage().version;
     return *this;
@@ -164,7 +169,8 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) {
     if (t.requires_grad()) os << ", requires_grad";
     os << ", data=[";
     auto v = t.to_vector<double>();
-    for (size_t i = 0; i < v.size() && i < 16; ++i) os << (i ? ", " : "") << std::setprecision(6) << v[i];
+    for (size_t i = 0; i < v.size() && i < 16; ++i)
+        os << (i ? ", " : "") << std::setprecision(6) << v[i];
     if (v.size() > 16) os << ", ...";
     return os << "])";
 }
@@ -186,12 +192,24 @@ Tensor full(const Shape& shape, double value, DType dtype) {
     backend(t).fill(t, value);
     return t;
 }
-Tensor zeros(const Shape& shape, DType dtype) { return full(shape, 0.0, dtype); }
-Tensor ones(const Shape& shape, DType dtype) { return full(shape, 1.0, dtype); }
-Tensor scalar(double value, DType dtype) { return full({}, value, dtype); }
-Tensor empty_like(const Tensor& t) { return empty(t.shape(), t.dtype(), t.device()); }
-Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype()); }
-Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype()); }
+Tensor zeros(const Shape& shape, DType dtype) {
+    return full(shape, 0.0, dtype);
+}
+Tensor ones(const Shape& shape, DType dtype) {
+    return full(shape, 1.0, dtype);
+}
+Tensor scalar(double value, DType dtype) {
+    return full({}, value, dtype);
+}
+Tensor empty_like(const Tensor& t) {
+    return empty(t.shape(), t.dtype(), t.device());
+}
+Tensor zeros_like(const Tensor& t) {
+    return zeros(t.shape(), t.dtype());
+}
+Tensor ones_like(const Tensor& t) {
+    return ones(t.shape(), t.dtype());
+}
 
 Tensor arange(int64_t n, DType dtype) {
     std::vector<double> v(n);

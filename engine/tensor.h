@@ -28,8 +28,8 @@ struct TensorImpl {
     int64_t offset = 0;
     DType dtype = DType::f32;
     bool requires_grad = false;
-    std::shared_ptr<Node> grad_fn;      // the op that made this tensor; null for leaves
-    std::shared_ptr<TensorImpl> grad;   // accumulated by backward() on leaves
+    std::shared_ptr<Node> grad_fn;     // the op that made this tensor; null for leaves
+    std::shared_ptr<TensorImpl> grad;  // accumulated by backward() on leaves
 };
 
 class Tensor {

@@ -85,8 +85,7 @@ std::shared_ptr<TensorDataset> load_image_folder(const std::string& dir, int64_t
 Tensor read_image(const std::string& path, int64_t channels);
 // The same from an image file's bytes in memory; `what` names them in errors. read_image reads
 // the file and calls this.
-Tensor decode_image(const uint8_t* bytes, size_t size, const std::string& what,
-                    int64_t channels);
+Tensor decode_image(const uint8_t* bytes, size_t size, const std::string& what, int64_t channels);
 
 // Resizes images [N, C, H, W] to image_size² as the DCGAN models expect: 28×28 digits are
 // padded to 32 with the background value; other sizes are resized (bilinear) and

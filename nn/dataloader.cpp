@@ -13,7 +13,8 @@ DataLoader::DataLoader(std::shared_ptr<Dataset> data, int64_t batch_size, bool s
     ZG_CHECK(data_ && data_->size() > 0, "DataLoader: the data set is empty");
     ZG_CHECK(batch_size > 0, "DataLoader: batch size must be positive, got ", batch_size);
     ZG_CHECK(!drop_last || batch_size <= data_->size(), "DataLoader: batch size ", batch_size,
-             " is larger than the data set (", data_->size(), " examples) and drop_last is on; "
+             " is larger than the data set (", data_->size(),
+             " examples) and drop_last is on; "
              "use a smaller --batch-size");
 }
 
@@ -61,7 +62,8 @@ Batch DataLoader::gather(LoaderState at) const {
 Batch DataLoader::next() {
     Batch b = pending_.valid() ? pending_.get() : gather(pos_);
     pos_ = advance(pos_);
-    if (prefetch_) pending_ = std::async(std::launch::async, [this, at = pos_] { return gather(at); });
+    if (prefetch_)
+        pending_ = std::async(std::launch::async, [this, at = pos_] { return gather(at); });
     return b;
 }
 

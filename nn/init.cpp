@@ -14,8 +14,7 @@ std::pair<int64_t, int64_t> fans(const Tensor& w) {
 }
 
 double gain(const std::string& nonlinearity, double slope) {
-    if (nonlinearity == "linear" || nonlinearity == "sigmoid" || nonlinearity == "conv")
-        return 1.0;
+    if (nonlinearity == "linear" || nonlinearity == "sigmoid" || nonlinearity == "conv") return 1.0;
     if (nonlinearity == "tanh") return 5.0 / 3.0;
     if (nonlinearity == "relu") return std::sqrt(2.0);
     if (nonlinearity == "leaky_relu") return std::sqrt(2.0 / (1.0 + slope * slope));
@@ -30,16 +29,24 @@ static Tensor& assign(Tensor& t, const Tensor& values) {
     return t;
 }
 
-Tensor& zeros_(Tensor& t) { return constant_(t, 0.0); }
-Tensor& ones_(Tensor& t) { return constant_(t, 1.0); }
-Tensor& constant_(Tensor& t, double value) { return assign(t, full({}, value, t.dtype())); }
+Tensor& zeros_(Tensor& t) {
+    return constant_(t, 0.0);
+}
+Tensor& ones_(Tensor& t) {
+    return constant_(t, 1.0);
+}
+Tensor& constant_(Tensor& t, double value) {
+    return assign(t, full({}, value, t.dtype()));
+}
 Tensor& uniform_(Tensor& t, double lo, double hi, Generator* gen) {
     return assign(t, uniform(t.shape(), lo, hi, gen, t.dtype()));
 }
 Tensor& normal_(Tensor& t, double mean, double std, Generator* gen) {
     return assign(t, normal(t.shape(), mean, std, gen, t.dtype()));
 }
-Tensor& dcgan_normal_(Tensor& t, Generator* gen) { return normal_(t, 0.0, 0.02, gen); }
+Tensor& dcgan_normal_(Tensor& t, Generator* gen) {
+    return normal_(t, 0.0, 0.02, gen);
+}
 
 Tensor& xavier_uniform_(Tensor& t, double g, Generator* gen) {
     auto [in, out] = fans(t);

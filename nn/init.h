@@ -23,10 +23,10 @@ Tensor& dcgan_normal_(Tensor& t, Generator* gen = nullptr);
 Tensor& xavier_uniform_(Tensor& t, double gain = 1.0, Generator* gen = nullptr);
 Tensor& xavier_normal_(Tensor& t, double gain = 1.0, Generator* gen = nullptr);
 // Kaiming/He: std = gain/√fan_in (fan_in mode), gain from the nonlinearity.
-Tensor& kaiming_uniform_(Tensor& t, double slope = 0.0, const std::string& nonlinearity = "leaky_relu",
-                         Generator* gen = nullptr);
-Tensor& kaiming_normal_(Tensor& t, double slope = 0.0, const std::string& nonlinearity = "leaky_relu",
-                        Generator* gen = nullptr);
+Tensor& kaiming_uniform_(Tensor& t, double slope = 0.0,
+                         const std::string& nonlinearity = "leaky_relu", Generator* gen = nullptr);
+Tensor& kaiming_normal_(Tensor& t, double slope = 0.0,
+                        const std::string& nonlinearity = "leaky_relu", Generator* gen = nullptr);
 // A (semi-)orthogonal matrix from the QR decomposition of a Gaussian one, scaled by gain.
 Tensor& orthogonal_(Tensor& t, double gain = 1.0, Generator* gen = nullptr);
 

@@ -30,7 +30,9 @@ Linear::Linear(int64_t in, int64_t out, bool bias, Generator* gen)
     default_init(*this, in, gen);
 }
 
-Tensor Linear::forward(const Tensor& x) { return linear(x, weight(), bias()); }
+Tensor Linear::forward(const Tensor& x) {
+    return linear(x, weight(), bias());
+}
 
 std::string Linear::extra_repr() const {
     return "in_features=" + std::to_string(in_features) +
@@ -72,7 +74,9 @@ Conv2d::Conv2d(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t paddi
     default_init(*this, in / groups * k * k, gen);
 }
 
-Tensor Conv2d::forward(const Tensor& x) { return conv2d(x, weight(), bias(), options); }
+Tensor Conv2d::forward(const Tensor& x) {
+    return conv2d(x, weight(), bias(), options);
+}
 
 std::string Conv2d::extra_repr() const {
     return conv_repr(in_channels, out_channels, kernel_size, options, false);

@@ -10,8 +10,8 @@ Tensor Module::forward(const Tensor&) {
 }
 
 static void check_name(const std::string& name, const std::string& owner) {
-    ZG_CHECK(!name.empty() && name.find('.') == std::string::npos, owner,
-             ": invalid name '", name, "' (must be non-empty and contain no '.')");
+    ZG_CHECK(!name.empty() && name.find('.') == std::string::npos, owner, ": invalid name '", name,
+             "' (must be non-empty and contain no '.')");
 }
 
 Tensor& Module::register_parameter(const std::string& name, Tensor value) {
@@ -75,7 +75,8 @@ ModulePtr Module::child(const std::string& name) const {
 void Module::collect(const std::string& prefix, bool params, bool recurse,
                      NamedTensors& out) const {
     for (const Entry& e : params ? params_ : buffers_)
-        if (e.value.defined() && (params || e.persistent)) out.emplace_back(prefix + e.name, e.value);
+        if (e.value.defined() && (params || e.persistent))
+            out.emplace_back(prefix + e.name, e.value);
     if (!recurse) return;
     for (auto& [n, c] : children_) c->collect(prefix + n + ".", params, true, out);
 }

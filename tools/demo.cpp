@@ -56,9 +56,10 @@ int run_spiral_demo(const DemoOptions& o) {
     std::vector<Layer> net = {make_layer(2, 64, gen), make_layer(64, 64, gen),
                               make_layer(64, 2, gen)};
     const double lr = 0.1, momentum = 0.9;
-    std::printf("zoograd demo: MLP 2-64-64-2 separating two spirals (%lld points), seed %llu, "
-                "%d threads\n",
-                (long long)x.size(0), o.seed, omp_get_max_threads());
+    std::printf(
+        "zoograd demo: MLP 2-64-64-2 separating two spirals (%lld points), seed %llu, "
+        "%d threads\n",
+        (long long)x.size(0), o.seed, omp_get_max_threads());
     auto start = std::chrono::steady_clock::now();
     double acc = 0.0, loss_value = 0.0;
     for (int step = 1; step <= o.steps; ++step) {

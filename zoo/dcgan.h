@@ -101,5 +101,4 @@ void dcgan_init(nn::Module& m, Generator* gen = nullptr);
 // Spectral normalization (Miyato et al. 2018) on every convolution and linear layer of m.
 void spectral_norm_all(nn::Module& m, Generator* gen = nullptr);
 
-
 }  // namespace zg::zoo

@@ -89,7 +89,8 @@ public:
         set_grads(loss_d, pd, true);
         set_grads(loss_e, pe, true);
         set_grads(loss_g, pg);
-        const double norm_d = nn::grad_norm(pd), norm_g = nn::grad_norm(pg), norm_e = nn::grad_norm(pe);
+        const double norm_d = nn::grad_norm(pd), norm_g = nn::grad_norm(pg),
+                     norm_e = nn::grad_norm(pe);
         opt_d_->step();
         opt_e_->step();
         opt_g_->step();

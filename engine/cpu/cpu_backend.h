@@ -22,8 +22,7 @@ public:
     void matmul(const Tensor& x, const Tensor& y, const Tensor& out) override;
     void index_select(const Tensor& x, int64_t dim, const Tensor& index,
                       const Tensor& out) override;
-    void index_add(const Tensor& out, int64_t dim, const Tensor& index,
-                   const Tensor& src) override;
+    void index_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src) override;
     void gather(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out) override;
     void scatter_add(const Tensor& out, int64_t dim, const Tensor& index,
                      const Tensor& src) override;

@@ -72,16 +72,26 @@ template <class T>
 void unary_typed(UnaryOp op, const Tensor& x, const Tensor& out, T a, T b) {
     using U = UnaryOp;
     switch (op) {
-        case U::neg: return map1<T>(x, out, [](T v) { return -v; });
-        case U::exp: return map1<T>(x, out, [](T v) { return std::exp(v); });
-        case U::log: return map1<T>(x, out, [](T v) { return std::log(v); });
-        case U::sqrt: return map1<T>(x, out, [](T v) { return std::sqrt(v); });
-        case U::abs: return map1<T>(x, out, [](T v) { return std::abs(v); });
-        case U::sign: return map1<T>(x, out, [](T v) { return T((v > 0) - (v < 0)); });
-        case U::tanh: return map1<T>(x, out, [](T v) { return std::tanh(v); });
-        case U::sigmoid: return map1<T>(x, out, [](T v) { return sigmoid(v); });
-        case U::softplus: return map1<T>(x, out, [](T v) { return softplus(v); });
-        case U::relu: return map1<T>(x, out, [](T v) { return v > 0 ? v : T(0); });
+        case U::neg:
+            return map1<T>(x, out, [](T v) { return -v; });
+        case U::exp:
+            return map1<T>(x, out, [](T v) { return std::exp(v); });
+        case U::log:
+            return map1<T>(x, out, [](T v) { return std::log(v); });
+        case U::sqrt:
+            return map1<T>(x, out, [](T v) { return std::sqrt(v); });
+        case U::abs:
+            return map1<T>(x, out, [](T v) { return std::abs(v); });
+        case U::sign:
+            return map1<T>(x, out, [](T v) { return T((v > 0) - (v < 0)); });
+        case U::tanh:
+            return map1<T>(x, out, [](T v) { return std::tanh(v); });
+        case U::sigmoid:
+            return map1<T>(x, out, [](T v) { return sigmoid(v); });
+        case U::softplus:
+            return map1<T>(x, out, [](T v) { return softplus(v); });
+        case U::relu:
+            return map1<T>(x, out, [](T v) { return v > 0 ? v : T(0); });
         case U::leaky_relu:
             // a·v is computed on both sides of the select: a conditional multiply stays a
             // branch (the compiler may not speculate a float op), mispredicted half the time
@@ -92,15 +102,24 @@ void unary_typed(UnaryOp op, const Tensor& x, const Tensor& out, T a, T b) {
             });
         case U::elu:
             return map1<T>(x, out, [a](T v) { return v > 0 ? v : a * (std::exp(v) - T(1)); });
-        case U::affine: return map1<T>(x, out, [a, b](T v) { return a * v + b; });
-        case U::pow: return map1<T>(x, out, [a](T v) { return std::pow(v, a); });
-        case U::clamp: return map1<T>(x, out, [a, b](T v) { return std::min(std::max(v, a), b); });
-        case U::in_range: return map1<T>(x, out, [a, b](T v) { return T(v >= a && v <= b); });
-        case U::gt: return map1<T>(x, out, [a](T v) { return T(v > a); });
-        case U::ge: return map1<T>(x, out, [a](T v) { return T(v >= a); });
-        case U::lt: return map1<T>(x, out, [a](T v) { return T(v < a); });
-        case U::le: return map1<T>(x, out, [a](T v) { return T(v <= a); });
-        case U::eq: return map1<T>(x, out, [a](T v) { return T(v == a); });
+        case U::affine:
+            return map1<T>(x, out, [a, b](T v) { return a * v + b; });
+        case U::pow:
+            return map1<T>(x, out, [a](T v) { return std::pow(v, a); });
+        case U::clamp:
+            return map1<T>(x, out, [a, b](T v) { return std::min(std::max(v, a), b); });
+        case U::in_range:
+            return map1<T>(x, out, [a, b](T v) { return T(v >= a && v <= b); });
+        case U::gt:
+            return map1<T>(x, out, [a](T v) { return T(v > a); });
+        case U::ge:
+            return map1<T>(x, out, [a](T v) { return T(v >= a); });
+        case U::lt:
+            return map1<T>(x, out, [a](T v) { return T(v < a); });
+        case U::le:
+            return map1<T>(x, out, [a](T v) { return T(v <= a); });
+        case U::eq:
+            return map1<T>(x, out, [a](T v) { return T(v == a); });
     }
 }
 
@@ -108,25 +127,38 @@ template <class T>
 void binary_typed(BinaryOp op, const Tensor& x, const Tensor& y, const Tensor& out) {
     using B = BinaryOp;
     switch (op) {
-        case B::add: return map2<T>(x, y, out, [](T a, T b) { return a + b; });
-        case B::sub: return map2<T>(x, y, out, [](T a, T b) { return a - b; });
-        case B::mul: return map2<T>(x, y, out, [](T a, T b) { return a * b; });
-        case B::div: return map2<T>(x, y, out, [](T a, T b) { return a / b; });
-        case B::pow: return map2<T>(x, y, out, [](T a, T b) { return T(std::pow(a, b)); });
-        case B::maximum: return map2<T>(x, y, out, [](T a, T b) { return std::max(a, b); });
-        case B::minimum: return map2<T>(x, y, out, [](T a, T b) { return std::min(a, b); });
-        case B::gt: return map2<T>(x, y, out, [](T a, T b) { return T(a > b); });
-        case B::ge: return map2<T>(x, y, out, [](T a, T b) { return T(a >= b); });
-        case B::lt: return map2<T>(x, y, out, [](T a, T b) { return T(a < b); });
-        case B::le: return map2<T>(x, y, out, [](T a, T b) { return T(a <= b); });
-        case B::eq: return map2<T>(x, y, out, [](T a, T b) { return T(a == b); });
+        case B::add:
+            return map2<T>(x, y, out, [](T a, T b) { return a + b; });
+        case B::sub:
+            return map2<T>(x, y, out, [](T a, T b) { return a - b; });
+        case B::mul:
+            return map2<T>(x, y, out, [](T a, T b) { return a * b; });
+        case B::div:
+            return map2<T>(x, y, out, [](T a, T b) { return a / b; });
+        case B::pow:
+            return map2<T>(x, y, out, [](T a, T b) { return T(std::pow(a, b)); });
+        case B::maximum:
+            return map2<T>(x, y, out, [](T a, T b) { return std::max(a, b); });
+        case B::minimum:
+            return map2<T>(x, y, out, [](T a, T b) { return std::min(a, b); });
+        case B::gt:
+            return map2<T>(x, y, out, [](T a, T b) { return T(a > b); });
+        case B::ge:
+            return map2<T>(x, y, out, [](T a, T b) { return T(a >= b); });
+        case B::lt:
+            return map2<T>(x, y, out, [](T a, T b) { return T(a < b); });
+        case B::le:
+            return map2<T>(x, y, out, [](T a, T b) { return T(a <= b); });
+        case B::eq:
+            return map2<T>(x, y, out, [](T a, T b) { return T(a == b); });
     }
 }
 
 }  // namespace
 
 void CpuBackend::unary(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) {
-    dispatch_float(x.dtype(), "unary op", [&]<class T>() { unary_typed<T>(op, x, out, T(a), T(b)); });
+    dispatch_float(x.dtype(), "unary op",
+                   [&]<class T>() { unary_typed<T>(op, x, out, T(a), T(b)); });
 }
 
 void CpuBackend::binary(BinaryOp op, const Tensor& x, const Tensor& y, const Tensor& out) {

@@ -32,8 +32,7 @@ const int32_t* checked_index(const Tensor& index, int64_t limit, const char* op)
 
 // Offset in a contiguous tensor of `shape` of the element at out-position i (in `ishape`),
 // with the coordinate along `dim` replaced by `k`.
-int64_t offset_with(const Shape& ishape, const Shape& strides, int64_t dim, int64_t i,
-                    int64_t k) {
+int64_t offset_with(const Shape& ishape, const Shape& strides, int64_t dim, int64_t i, int64_t k) {
     int64_t off = 0;
     for (int64_t d = (int64_t)ishape.size() - 1; d >= 0; --d) {
         const int64_t c = i % ishape[d];

@@ -21,61 +21,54 @@ static Tensor select_pos_mul(const Tensor& x, const Tensor& dy, double a, double
     backend(dy).select_pos_mul(x, dy, out, a, b);
     return record(
         "select_pos_mul", out, {dy},
-        [x, a, b](const BackwardArgs& g) -> Grads { return {select_pos_mul(x, g.dy, a, b)}; },
-        {x});
+        [x, a, b](const BackwardArgs& g) -> Grads { return {select_pos_mul(x, g.dy, a, b)}; }, {x});
 }
 
 // relu(x) = max(x, 0);  dy/dx = 1 if x > 0 else 0
 Tensor relu(const Tensor& x) {
     return record(
         "relu", unary(UnaryOp::relu, x), {x},
-        [x](const BackwardArgs& g) -> Grads { return {select_pos_mul(x, g.dy, 1.0, 0.0)}; },
-        {x});
+        [x](const BackwardArgs& g) -> Grads { return {select_pos_mul(x, g.dy, 1.0, 0.0)}; }, {x});
 }
 
 // leaky_relu(x) = x if x > 0 else slope·x;  dy/dx = 1 or slope
 Tensor leaky_relu(const Tensor& x, double slope) {
-    return record(
-        "leaky_relu", unary(UnaryOp::leaky_relu, x, slope), {x},
-        [x, slope](const BackwardArgs& g) -> Grads {
-            return {select_pos_mul(x, g.dy, 1.0, slope)};
-        },
-        {x});
+    return record("leaky_relu", unary(UnaryOp::leaky_relu, x, slope), {x},
+                  [x, slope](const BackwardArgs& g) -> Grads {
+                      return {select_pos_mul(x, g.dy, 1.0, slope)};
+                  },
+                  {x});
 }
 
 // y = tanh x;  dy/dx = 1 − y²
 Tensor tanh(const Tensor& x) {
     Tensor y = unary(UnaryOp::tanh, x);
-    return record(
-        "tanh", y, {x},
-        [](const BackwardArgs& g) -> Grads { return {g.dy * (1.0 - g.y * g.y)}; }, {y});
+    return record("tanh", y, {x},
+                  [](const BackwardArgs& g) -> Grads { return {g.dy * (1.0 - g.y * g.y)}; }, {y});
 }
 
 // y = σ(x) = 1/(1 + e⁻ˣ);  dy/dx = y(1 − y)
 Tensor sigmoid(const Tensor& x) {
     Tensor y = unary(UnaryOp::sigmoid, x);
-    return record(
-        "sigmoid", y, {x},
-        [](const BackwardArgs& g) -> Grads { return {g.dy * g.y * (1.0 - g.y)}; }, {y});
+    return record("sigmoid", y, {x},
+                  [](const BackwardArgs& g) -> Grads { return {g.dy * g.y * (1.0 - g.y)}; }, {y});
 }
 
 // softplus(x) = ln(1 + eˣ);  dy/dx = σ(x)
 Tensor softplus(const Tensor& x) {
-    return record(
-        "softplus", unary(UnaryOp::softplus, x), {x},
-        [x](const BackwardArgs& g) -> Grads { return {g.dy * sigmoid(x)}; }, {x});
+    return record("softplus", unary(UnaryOp::softplus, x), {x},
+                  [x](const BackwardArgs& g) -> Grads { return {g.dy * sigmoid(x)}; }, {x});
 }
 
 // elu(x) = x if x > 0 else α(eˣ − 1);  dy/dx = 1 if x > 0 else y + α
 Tensor elu(const Tensor& x, double alpha) {
     Tensor y = unary(UnaryOp::elu, x, alpha);
-    return record(
-        "elu", y, {x},
-        [x, alpha](const BackwardArgs& g) -> Grads {
-            Tensor positive = gt(x, 0.0);
-            return {g.dy * (positive + (1.0 - positive) * (g.y + alpha))};
-        },
-        {x, y});
+    return record("elu", y, {x},
+                  [x, alpha](const BackwardArgs& g) -> Grads {
+                      Tensor positive = gt(x, 0.0);
+                      return {g.dy * (positive + (1.0 - positive) * (g.y + alpha))};
+                  },
+                  {x, y});
 }
 
 // log softmax(x)ᵢ = zᵢ − log Σⱼ exp zⱼ with z = x − max x (the max held constant: it cancels).
@@ -91,6 +84,8 @@ Tensor log_softmax(const Tensor& x, int64_t dim) {
     return z - log(sum(exp(z), {dim}, true));
 }
 
-Tensor softmax(const Tensor& x, int64_t dim) { return exp(log_softmax(x, dim)); }
+Tensor softmax(const Tensor& x, int64_t dim) {
+    return exp(log_softmax(x, dim));
+}
 
 }  // namespace zg

@@ -38,8 +38,8 @@ Tensor col2im(const Tensor& cols, const Window2d& g) {
 // y + bias per channel, for y [N, C, H, W] and bias [C].
 static Tensor add_channel_bias(const Tensor& y, const Tensor& bias, const char* op) {
     const int64_t channels = y.size(1);
-    ZG_CHECK(bias.dim() == 1 && bias.size(0) == channels, op, ": bias ",
-             shape_str(bias.shape()), " must be [", channels, "]");
+    ZG_CHECK(bias.dim() == 1 && bias.size(0) == channels, op, ": bias ", shape_str(bias.shape()),
+             " must be [", channels, "]");
     return y + bias.view({1, channels, 1, 1});
 }
 
@@ -70,9 +70,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
              "conv2d: input ", shape_str(x.shape()), " with ", groups,
              " groups does not match weight ", shape_str(weight.shape()),
              " (expected weight.size(1) · groups = input channels)");
-    Window2d g{x.size(0), in_ch,       x.size(2),     x.size(3),     weight.size(2),
-               weight.size(3), o.stride[0], o.stride[1], o.padding[0], o.padding[1],
-               o.dilation[0], o.dilation[1]};
+    Window2d g{x.size(0),   in_ch,       x.size(2),    x.size(3),    weight.size(2), weight.size(3),
+               o.stride[0], o.stride[1], o.padding[0], o.padding[1], o.dilation[0],  o.dilation[1]};
     const int64_t k = weight.size(1) * g.kh * g.kw, og = out_ch / groups;
     Tensor w2 = weight.reshape({out_ch, k});
     Tensor y;
@@ -108,22 +107,34 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
     const int64_t groups = o.groups, in_ch = x.size(1);
     ZG_CHECK(groups > 0 && weight.size(0) == in_ch && in_ch % groups == 0,
              "conv_transpose2d: input ", shape_str(x.shape()), " does not match weight ",
-             shape_str(weight.shape()), " (expected weight.size(0) = input channels, divisible "
-             "by groups ", groups, ")");
+             shape_str(weight.shape()),
+             " (expected weight.size(0) = input channels, divisible "
+             "by groups ",
+             groups, ")");
     for (int d = 0; d < 2; ++d)
-        ZG_CHECK(o.output_padding[d] >= 0 &&
-                     o.output_padding[d] < std::max(o.stride[d], o.dilation[d]),
-                 "conv_transpose2d: output_padding must be smaller than stride or dilation");
+        ZG_CHECK(
+            o.output_padding[d] >= 0 && o.output_padding[d] < std::max(o.stride[d], o.dilation[d]),
+            "conv_transpose2d: output_padding must be smaller than stride or dilation");
     const int64_t out_ch = weight.size(1) * groups, kh = weight.size(2), kw = weight.size(3);
-    const int64_t oh = (x.size(2) - 1) * o.stride[0] - 2 * o.padding[0] +
-                       o.dilation[0] * (kh - 1) + o.output_padding[0] + 1;
-    const int64_t ow = (x.size(3) - 1) * o.stride[1] - 2 * o.padding[1] +
-                       o.dilation[1] * (kw - 1) + o.output_padding[1] + 1;
+    const int64_t oh = (x.size(2) - 1) * o.stride[0] - 2 * o.padding[0] + o.dilation[0] * (kh - 1) +
+                       o.output_padding[0] + 1;
+    const int64_t ow = (x.size(3) - 1) * o.stride[1] - 2 * o.padding[1] + o.dilation[1] * (kw - 1) +
+                       o.output_padding[1] + 1;
     ZG_CHECK(oh > 0 && ow > 0, "conv_transpose2d: output size ", oh, "×", ow,
              " is not positive for input ", shape_str(x.shape()));
     // The window runs over the output image, whose out_h/out_w are the input's H and W.
-    Window2d g{x.size(0), out_ch,      oh,          ow,           kh,           kw,
-               o.stride[0], o.stride[1], o.padding[0], o.padding[1], o.dilation[0], o.dilation[1]};
+    Window2d g{x.size(0),
+               out_ch,
+               oh,
+               ow,
+               kh,
+               kw,
+               o.stride[0],
+               o.stride[1],
+               o.padding[0],
+               o.padding[1],
+               o.dilation[0],
+               o.dilation[1]};
     ZG_CHECK(g.out_h() == x.size(2) && g.out_w() == x.size(3), "conv_transpose2d: output_padding ",
              o.output_padding[0], "×", o.output_padding[1], " is not reachable with stride ",
              o.stride[0], "×", o.stride[1]);

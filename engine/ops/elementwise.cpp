@@ -27,8 +27,7 @@ Tensor broadcast_to(const Tensor& t, const Shape& shape, const char* op) {
     for (int64_t d = 0; d < t.dim(); ++d) {
         const int64_t from = t.shape()[d], to = shape[lead + d];
         ZG_CHECK(from == to || from == 1, op, ": cannot broadcast shape ", shape_str(t.shape()),
-                 " to ", shape_str(shape), " (dimension ", d, " is ", from, ", not 1 or ", to,
-                 ")");
+                 " to ", shape_str(shape), " (dimension ", d, " is ", from, ", not 1 or ", to, ")");
         strides[lead + d] = from == to ? t.strides()[d] : 0;
     }
     return view_of(t, shape, strides, t.offset());
@@ -48,27 +47,48 @@ void check_float(const Tensor& t, const char* op) {
 static const char* unary_name(UnaryOp op) {
     using U = UnaryOp;
     switch (op) {
-        case U::neg: return "neg";
-        case U::exp: return "exp";
-        case U::log: return "log";
-        case U::sqrt: return "sqrt";
-        case U::abs: return "abs";
-        case U::sign: return "sign";
-        case U::tanh: return "tanh";
-        case U::sigmoid: return "sigmoid";
-        case U::softplus: return "softplus";
-        case U::relu: return "relu";
-        case U::leaky_relu: return "leaky_relu";
-        case U::elu: return "elu";
-        case U::affine: return "affine";
-        case U::pow: return "pow";
-        case U::clamp: return "clamp";
-        case U::in_range: return "in_range";
-        case U::gt: return "gt";
-        case U::ge: return "ge";
-        case U::lt: return "lt";
-        case U::le: return "le";
-        case U::eq: return "eq";
+        case U::neg:
+            return "neg";
+        case U::exp:
+            return "exp";
+        case U::log:
+            return "log";
+        case U::sqrt:
+            return "sqrt";
+        case U::abs:
+            return "abs";
+        case U::sign:
+            return "sign";
+        case U::tanh:
+            return "tanh";
+        case U::sigmoid:
+            return "sigmoid";
+        case U::softplus:
+            return "softplus";
+        case U::relu:
+            return "relu";
+        case U::leaky_relu:
+            return "leaky_relu";
+        case U::elu:
+            return "elu";
+        case U::affine:
+            return "affine";
+        case U::pow:
+            return "pow";
+        case U::clamp:
+            return "clamp";
+        case U::in_range:
+            return "in_range";
+        case U::gt:
+            return "gt";
+        case U::ge:
+            return "ge";
+        case U::lt:
+            return "lt";
+        case U::le:
+            return "le";
+        case U::eq:
+            return "eq";
     }
     return "unary op";
 }
@@ -125,25 +145,23 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 
 // c = a·b;  ∂c/∂a = b, ∂c/∂b = a
 Tensor mul(const Tensor& a, const Tensor& b) {
-    return record(
-        "mul", binary(BinaryOp::mul, a, b, "mul"), {a, b},
-        [a, b](const BackwardArgs& g) -> Grads {
-            return {g.needs_grad(0) ? sum_to(g.dy * b, a.shape()) : Tensor(),
-                    g.needs_grad(1) ? sum_to(g.dy * a, b.shape()) : Tensor()};
-        },
-        {a, b});
+    return record("mul", binary(BinaryOp::mul, a, b, "mul"), {a, b},
+                  [a, b](const BackwardArgs& g) -> Grads {
+                      return {g.needs_grad(0) ? sum_to(g.dy * b, a.shape()) : Tensor(),
+                              g.needs_grad(1) ? sum_to(g.dy * a, b.shape()) : Tensor()};
+                  },
+                  {a, b});
 }
 
 // c = a / b;  ∂c/∂a = 1/b, ∂c/∂b = −a/b²
 Tensor div(const Tensor& a, const Tensor& b) {
     check_float(a, "div");
-    return record(
-        "div", binary(BinaryOp::div, a, b, "div"), {a, b},
-        [a, b](const BackwardArgs& g) -> Grads {
-            return {g.needs_grad(0) ? sum_to(g.dy / b, a.shape()) : Tensor(),
-                    g.needs_grad(1) ? sum_to(-g.dy * a / (b * b), b.shape()) : Tensor()};
-        },
-        {a, b});
+    return record("div", binary(BinaryOp::div, a, b, "div"), {a, b},
+                  [a, b](const BackwardArgs& g) -> Grads {
+                      return {g.needs_grad(0) ? sum_to(g.dy / b, a.shape()) : Tensor(),
+                              g.needs_grad(1) ? sum_to(-g.dy * a / (b * b), b.shape()) : Tensor()};
+                  },
+                  {a, b});
 }
 
 // c = aᵇ;  ∂c/∂a = b·aᵇ⁻¹ (taken as 0 where b = 0, as PyTorch: 0·0⁻¹ would be NaN),
@@ -152,33 +170,32 @@ Tensor div(const Tensor& a, const Tensor& b) {
 Tensor pow(const Tensor& a, const Tensor& b) {
     check_float(a, "pow");
     Tensor y = binary(BinaryOp::pow, a, b, "pow");
-    return record(
-        "pow", y, {a, b},
-        [a, b](const BackwardArgs& g) -> Grads {
-            Tensor ga, gb;
-            if (g.needs_grad(0))
-                ga = sum_to(g.dy * where(eq(b, 0.0), zeros({}, b.dtype()), b * pow(a, b - 1.0)),
-                            a.shape());
-            if (g.needs_grad(1)) {
-                Tensor zero_base = eq(a, 0.0) * ge(b, 0.0);
-                Tensor safe_log = log(where(zero_base, ones_like(a), a));
-                gb = sum_to(g.dy * g.y * safe_log, b.shape());
-            }
-            return {ga, gb};
-        },
-        {a, b, y});
+    return record("pow", y, {a, b},
+                  [a, b](const BackwardArgs& g) -> Grads {
+                      Tensor ga, gb;
+                      if (g.needs_grad(0))
+                          ga = sum_to(
+                              g.dy * where(eq(b, 0.0), zeros({}, b.dtype()), b * pow(a, b - 1.0)),
+                              a.shape());
+                      if (g.needs_grad(1)) {
+                          Tensor zero_base = eq(a, 0.0) * ge(b, 0.0);
+                          Tensor safe_log = log(where(zero_base, ones_like(a), a));
+                          gb = sum_to(g.dy * g.y * safe_log, b.shape());
+                      }
+                      return {ga, gb};
+                  },
+                  {a, b, y});
 }
 
 // y = xᵖ;  dy/dx = p·xᵖ⁻¹ (and 0 for p = 0, where x⁻¹ would give NaN at x = 0)
 Tensor pow(const Tensor& x, double p) {
     check_float(x, "pow");
-    return record(
-        "pow_scalar", unary(UnaryOp::pow, x, p), {x},
-        [x, p](const BackwardArgs& g) -> Grads {
-            if (p == 0.0) return {zeros_like(g.dy)};
-            return {g.dy * (p * pow(x, p - 1.0))};
-        },
-        {x});
+    return record("pow_scalar", unary(UnaryOp::pow, x, p), {x},
+                  [x, p](const BackwardArgs& g) -> Grads {
+                      if (p == 0.0) return {zeros_like(g.dy)};
+                      return {g.dy * (p * pow(x, p - 1.0))};
+                  },
+                  {x});
 }
 
 // max(a, b): the gradient goes to the larger input, split evenly on ties (as PyTorch).
@@ -193,8 +210,12 @@ static Tensor extremum(const Tensor& a, const Tensor& b, bool is_max) {
         },
         {a, b});
 }
-Tensor maximum(const Tensor& a, const Tensor& b) { return extremum(a, b, true); }
-Tensor minimum(const Tensor& a, const Tensor& b) { return extremum(a, b, false); }
+Tensor maximum(const Tensor& a, const Tensor& b) {
+    return extremum(a, b, true);
+}
+Tensor minimum(const Tensor& a, const Tensor& b) {
+    return extremum(a, b, false);
+}
 
 // y = s·x + t;  dy/dx = s
 Tensor affine(const Tensor& x, double scale, double shift) {
@@ -204,95 +225,143 @@ Tensor affine(const Tensor& x, double scale, double shift) {
 }
 
 // y = −x;  dy/dx = −1
-Tensor neg(const Tensor& x) { return affine(x, -1.0, 0.0); }
+Tensor neg(const Tensor& x) {
+    return affine(x, -1.0, 0.0);
+}
 
 // y = eˣ;  dy/dx = y
 Tensor exp(const Tensor& x) {
     Tensor y = unary(UnaryOp::exp, x);
-    return record("exp", y, {x}, [](const BackwardArgs& g) -> Grads { return {g.dy * g.y}; },
-                  {y});
+    return record("exp", y, {x}, [](const BackwardArgs& g) -> Grads { return {g.dy * g.y}; }, {y});
 }
 
 // y = ln x;  dy/dx = 1/x
 Tensor log(const Tensor& x) {
-    return record(
-        "log", unary(UnaryOp::log, x), {x},
-        [x](const BackwardArgs& g) -> Grads { return {g.dy / x}; }, {x});
+    return record("log", unary(UnaryOp::log, x), {x},
+                  [x](const BackwardArgs& g) -> Grads { return {g.dy / x}; }, {x});
 }
 
 // y = √x;  dy/dx = 1/(2y)
 Tensor sqrt(const Tensor& x) {
     Tensor y = unary(UnaryOp::sqrt, x);
-    return record(
-        "sqrt", y, {x}, [](const BackwardArgs& g) -> Grads { return {g.dy / (g.y * 2.0)}; },
-        {y});
+    return record("sqrt", y, {x},
+                  [](const BackwardArgs& g) -> Grads { return {g.dy / (g.y * 2.0)}; }, {y});
 }
 
 // y = |x|;  dy/dx = sign(x) (0 at 0, as PyTorch)
 Tensor abs(const Tensor& x) {
-    return record(
-        "abs", unary(UnaryOp::abs, x), {x},
-        [x](const BackwardArgs& g) -> Grads { return {g.dy * sign(x)}; }, {x});
+    return record("abs", unary(UnaryOp::abs, x), {x},
+                  [x](const BackwardArgs& g) -> Grads { return {g.dy * sign(x)}; }, {x});
 }
 
-Tensor sign(const Tensor& x) { return unary(UnaryOp::sign, x); }
+Tensor sign(const Tensor& x) {
+    return unary(UnaryOp::sign, x);
+}
 
 // y = min(max(x, lo), hi);  dy/dx = 1 where lo ≤ x ≤ hi, else 0
 Tensor clamp(const Tensor& x, double lo, double hi) {
     ZG_CHECK(lo <= hi, "clamp: lower bound ", lo, " is above upper bound ", hi);
-    return record(
-        "clamp", unary(UnaryOp::clamp, x, lo, hi), {x},
-        [x, lo, hi](const BackwardArgs& g) -> Grads {
-            return {g.dy * unary(UnaryOp::in_range, x, lo, hi)};
-        },
-        {x});
+    return record("clamp", unary(UnaryOp::clamp, x, lo, hi), {x},
+                  [x, lo, hi](const BackwardArgs& g) -> Grads {
+                      return {g.dy * unary(UnaryOp::in_range, x, lo, hi)};
+                  },
+                  {x});
 }
 
 // y = c ? a : b;  ∂y/∂a = c, ∂y/∂b = 1 − c (c itself gets no gradient)
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
     kernels::check_same_dtype(a, b, "where");
-    Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(),
-                                   "where");
+    Shape shape =
+        broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
     Tensor out = empty(shape, a.dtype(), a.device());
     using kernels::broadcast_to;
     backend(a).where(broadcast_to(cond, shape, "where"), broadcast_to(a, shape, "where"),
                      broadcast_to(b, shape, "where"), out);
-    return record(
-        "where", out, {a, b},
-        [cond, sa = a.shape(), sb = b.shape()](const BackwardArgs& g) -> Grads {
-            Tensor zero = zeros({}, g.dy.dtype());
-            return {g.needs_grad(0) ? sum_to(where(cond, g.dy, zero), sa) : Tensor(),
-                    g.needs_grad(1) ? sum_to(where(cond, zero, g.dy), sb) : Tensor()};
-        },
-        {cond});
+    return record("where", out, {a, b},
+                  [cond, sa = a.shape(), sb = b.shape()](const BackwardArgs& g) -> Grads {
+                      Tensor zero = zeros({}, g.dy.dtype());
+                      return {g.needs_grad(0) ? sum_to(where(cond, g.dy, zero), sa) : Tensor(),
+                              g.needs_grad(1) ? sum_to(where(cond, zero, g.dy), sb) : Tensor()};
+                  },
+                  {cond});
 }
 
 // Comparisons are masks: piecewise constant, so they carry no gradient.
-Tensor gt(const Tensor& a, const Tensor& b) { return binary(BinaryOp::gt, a, b, "gt"); }
-Tensor lt(const Tensor& a, const Tensor& b) { return binary(BinaryOp::lt, a, b, "lt"); }
-Tensor ge(const Tensor& a, const Tensor& b) { return binary(BinaryOp::ge, a, b, "ge"); }
-Tensor le(const Tensor& a, const Tensor& b) { return binary(BinaryOp::le, a, b, "le"); }
-Tensor eq(const Tensor& a, const Tensor& b) { return binary(BinaryOp::eq, a, b, "eq"); }
-Tensor gt(const Tensor& x, double s) { return unary(UnaryOp::gt, x, s); }
-Tensor lt(const Tensor& x, double s) { return unary(UnaryOp::lt, x, s); }
-Tensor ge(const Tensor& x, double s) { return unary(UnaryOp::ge, x, s); }
-Tensor le(const Tensor& x, double s) { return unary(UnaryOp::le, x, s); }
-Tensor eq(const Tensor& x, double s) { return unary(UnaryOp::eq, x, s); }
+Tensor gt(const Tensor& a, const Tensor& b) {
+    return binary(BinaryOp::gt, a, b, "gt");
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+    return binary(BinaryOp::lt, a, b, "lt");
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+    return binary(BinaryOp::ge, a, b, "ge");
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+    return binary(BinaryOp::le, a, b, "le");
+}
+Tensor eq(const Tensor& a, const Tensor& b) {
+    return binary(BinaryOp::eq, a, b, "eq");
+}
+Tensor gt(const Tensor& x, double s) {
+    return unary(UnaryOp::gt, x, s);
+}
+Tensor lt(const Tensor& x, double s) {
+    return unary(UnaryOp::lt, x, s);
+}
+Tensor ge(const Tensor& x, double s) {
+    return unary(UnaryOp::ge, x, s);
+}
+Tensor le(const Tensor& x, double s) {
+    return unary(UnaryOp::le, x, s);
+}
+Tensor eq(const Tensor& x, double s) {
+    return unary(UnaryOp::eq, x, s);
+}
 
-Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
-Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
-Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
-Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
-Tensor operator-(const Tensor& x) { return neg(x); }
-Tensor operator+(const Tensor& x, double s) { return affine(x, 1.0, s); }
-Tensor operator+(double s, const Tensor& x) { return affine(x, 1.0, s); }
-Tensor operator-(const Tensor& x, double s) { return affine(x, 1.0, -s); }
-Tensor operator-(double s, const Tensor& x) { return affine(x, -1.0, s); }
-Tensor operator*(const Tensor& x, double s) { return affine(x, s, 0.0); }
-Tensor operator*(double s, const Tensor& x) { return affine(x, s, 0.0); }
-Tensor operator/(const Tensor& x, double s) { return affine(x, 1.0 / s, 0.0); }
-Tensor operator/(double s, const Tensor& x) { return pow(x, -1.0) * s; }
-Tensor operator>(const Tensor& x, double s) { return gt(x, s); }
-Tensor operator<(const Tensor& x, double s) { return lt(x, s); }
+Tensor operator+(const Tensor& a, const Tensor& b) {
+    return add(a, b);
+}
+Tensor operator-(const Tensor& a, const Tensor& b) {
+    return sub(a, b);
+}
+Tensor operator*(const Tensor& a, const Tensor& b) {
+    return mul(a, b);
+}
+Tensor operator/(const Tensor& a, const Tensor& b) {
+    return div(a, b);
+}
+Tensor operator-(const Tensor& x) {
+    return neg(x);
+}
+Tensor operator+(const Tensor& x, double s) {
+    return affine(x, 1.0, s);
+}
+Tensor operator+(double s, const Tensor& x) {
+    return affine(x, 1.0, s);
+}
+Tensor operator-(const Tensor& x, double s) {
+    return affine(x, 1.0, -s);
+}
+Tensor operator-(double s, const Tensor& x) {
+    return affine(x, -1.0, s);
+}
+Tensor operator*(const Tensor& x, double s) {
+    return affine(x, s, 0.0);
+}
+Tensor operator*(double s, const Tensor& x) {
+    return affine(x, s, 0.0);
+}
+Tensor operator/(const Tensor& x, double s) {
+    return affine(x, 1.0 / s, 0.0);
+}
+Tensor operator/(double s, const Tensor& x) {
+    return pow(x, -1.0) * s;
+}
+Tensor operator>(const Tensor& x, double s) {
+    return gt(x, s);
+}
+Tensor operator<(const Tensor& x, double s) {
+    return lt(x, s);
+}
 
 }  // namespace zg

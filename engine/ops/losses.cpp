@@ -5,9 +5,12 @@ namespace zg {
 
 static Tensor reduce(const Tensor& l, Reduction r) {
     switch (r) {
-        case Reduction::mean: return mean(l);
-        case Reduction::sum: return sum(l);
-        case Reduction::none: return l;
+        case Reduction::mean:
+            return mean(l);
+        case Reduction::sum:
+            return sum(l);
+        case Reduction::none:
+            return l;
     }
     return l;
 }

@@ -20,13 +20,12 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
         full.push_back(rows);
         full.push_back(cols);
         Tensor v = kernels::broadcast_to(t, full, "matmul");
-        if (batch.size() == 1)
-            return v;
+        if (batch.size() == 1) return v;
         if (batch.empty())
             return kernels::view_of(v, {1, rows, cols}, {0, v.strides()[0], v.strides()[1]},
                                     v.offset());
-        return kernels::view_of(v.detach().contiguous(), {nb, rows, cols},
-                                {rows * cols, cols, 1}, 0);
+        return kernels::view_of(v.detach().contiguous(), {nb, rows, cols}, {rows * cols, cols, 1},
+                                0);
     };
     Shape out_shape = batch;
     out_shape.push_back(m);
@@ -37,10 +36,9 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     return record(
         "matmul", out, {a, b},
         [a, b](const BackwardArgs& g) -> Grads {
-            return {g.needs_grad(0) ? sum_to(matmul(g.dy, b.transpose(-1, -2)), a.shape())
-                                    : Tensor(),
-                    g.needs_grad(1) ? sum_to(matmul(a.transpose(-1, -2), g.dy), b.shape())
-                                    : Tensor()};
+            return {
+                g.needs_grad(0) ? sum_to(matmul(g.dy, b.transpose(-1, -2)), a.shape()) : Tensor(),
+                g.needs_grad(1) ? sum_to(matmul(a.transpose(-1, -2), g.dy), b.shape()) : Tensor()};
         },
         {a, b});
 }
@@ -49,9 +47,9 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     ZG_CHECK(weight.dim() == 2, "linear: weight must be [out, in], got ",
              shape_str(weight.shape()));
-    ZG_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), "linear: input ",
-             shape_str(x.shape()), " does not end in the weight's in_features ", weight.size(1),
-             " (weight ", shape_str(weight.shape()), ")");
+    ZG_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), "linear: input ", shape_str(x.shape()),
+             " does not end in the weight's in_features ", weight.size(1), " (weight ",
+             shape_str(weight.shape()), ")");
     Tensor x2 = x.dim() == 2 ? x : x.reshape({-1, x.size(-1)});
     Tensor y = matmul(x2, weight.t());
     if (bias.defined()) {

@@ -63,14 +63,13 @@ Tensor extreme(const Tensor& x, const Axes& axes_in, bool keepdim, bool is_max) 
     Tensor y = reduce_kernel(is_max ? ReduceOp::max : ReduceOp::min, x, axes, keepdim);
     // The gradient goes to the elements equal to the extreme, split evenly between ties:
     //   ∂y/∂xᵢ = [xᵢ = y] / #{j : xⱼ = y}
-    return record(
-        name, y, {x},
-        [x, axes](const BackwardArgs& g) -> Grads {
-            Shape k = keepdim_shape(x.shape(), axes);
-            Tensor mask = eq(x, g.y.reshape(k));
-            return {g.dy.reshape(k) * mask / sum(mask, axes, true)};
-        },
-        {x, y});
+    return record(name, y, {x},
+                  [x, axes](const BackwardArgs& g) -> Grads {
+                      Shape k = keepdim_shape(x.shape(), axes);
+                      Tensor mask = eq(x, g.y.reshape(k));
+                      return {g.dy.reshape(k) * mask / sum(mask, axes, true)};
+                  },
+                  {x, y});
 }
 
 }  // namespace
@@ -129,8 +128,11 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
     ZG_CHECK(lead >= 0, "sum_to: cannot sum shape ", shape_str(x.shape()), " to ",
              shape_str(shape));
     for (int64_t d = lead; d < x.dim(); ++d)
-        ZG_CHECK(shape[d - lead] == 1 || shape[d - lead] == x.shape()[d], "sum_to: cannot sum "
-                 "shape ", shape_str(x.shape()), " to ", shape_str(shape), " (it does not "
+        ZG_CHECK(shape[d - lead] == 1 || shape[d - lead] == x.shape()[d],
+                 "sum_to: cannot sum "
+                 "shape ",
+                 shape_str(x.shape()), " to ", shape_str(shape),
+                 " (it does not "
                  "broadcast to it)");
     Axes axes;
     for (int64_t d = 0; d < x.dim(); ++d)

@@ -64,8 +64,8 @@ static Tensor interpolation_matrix(int64_t in, int64_t out, DType dtype) {
 Tensor upsample_bilinear2d(const Tensor& x, int64_t oh, int64_t ow) {
     ZG_CHECK(x.dim() == 4, "upsample_bilinear2d: input must be [N, C, H, W], got ",
              shape_str(x.shape()));
-    ZG_CHECK(oh > 0 && ow > 0, "upsample_bilinear2d: output size must be positive, got ", oh,
-             "×", ow);
+    ZG_CHECK(oh > 0 && ow > 0, "upsample_bilinear2d: output size must be positive, got ", oh, "×",
+             ow);
     Tensor ah = interpolation_matrix(x.size(2), oh, x.dtype());
     Tensor aw = interpolation_matrix(x.size(3), ow, x.dtype());
     return matmul(matmul(ah, x), aw.t());
@@ -76,9 +76,7 @@ Tensor pixel_shuffle(const Tensor& x, int64_t r) {
     ZG_CHECK(x.dim() == 4 && r >= 1 && x.size(1) % (r * r) == 0, "pixel_shuffle: input ",
              shape_str(x.shape()), " must be [N, C·r², H, W] with r = ", r);
     const int64_t n = x.size(0), c = x.size(1) / (r * r), h = x.size(2), w = x.size(3);
-    return x.reshape({n, c, r, r, h, w})
-        .permute({0, 1, 4, 2, 5, 3})
-        .reshape({n, c, h * r, w * r});
+    return x.reshape({n, c, r, r, h, w}).permute({0, 1, 4, 2, 5, 3}).reshape({n, c, h * r, w * r});
 }
 
 Tensor pixel_unshuffle(const Tensor& x, int64_t r) {
@@ -86,9 +84,7 @@ Tensor pixel_unshuffle(const Tensor& x, int64_t r) {
              "pixel_unshuffle: input ", shape_str(x.shape()),
              " must be [N, C, H, W] with H and W divisible by r = ", r);
     const int64_t n = x.size(0), c = x.size(1), h = x.size(2) / r, w = x.size(3) / r;
-    return x.reshape({n, c, h, r, w, r})
-        .permute({0, 1, 3, 5, 2, 4})
-        .reshape({n, c * r * r, h, w});
+    return x.reshape({n, c, h, r, w, r}).permute({0, 1, 3, 5, 2, 4}).reshape({n, c * r * r, h, w});
 }
 
 // y = x · m / (1 − p) with m ~ Bernoulli(1 − p): the expected value of y is x.

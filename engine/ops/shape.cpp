@@ -148,8 +148,10 @@ Tensor Tensor::expand(Shape shape) const {
     for (int64_t d = 0; d < dim() && lead >= 0; ++d)
         if (shape[lead + d] == -1) shape[lead + d] = this->shape()[d];
     for (int64_t s : shape)
-        ZG_CHECK(s >= 0, "expand: invalid size ", s, " in ", shape_str(shape), " for a tensor of "
-                 "shape ", shape_str(this->shape()), " (-1 only keeps an existing dimension)");
+        ZG_CHECK(s >= 0, "expand: invalid size ", s, " in ", shape_str(shape),
+                 " for a tensor of "
+                 "shape ",
+                 shape_str(this->shape()), " (-1 only keeps an existing dimension)");
     Tensor v = kernels::broadcast_to(*this, shape, "expand");
     if (v.same(*this)) return *this;
     return record("expand", v, {*this}, [from = this->shape()](const BackwardArgs& g) -> Grads {
@@ -163,16 +165,17 @@ Tensor Tensor::clone() const {
                   [](const BackwardArgs& g) -> Grads { return {g.dy}; });
 }
 
-Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
+Tensor Tensor::contiguous() const {
+    return is_contiguous() ? *this : clone();
+}
 
 // A cast; the gradient is cast back to the input's dtype.
 Tensor Tensor::to(DType t) const {
     if (t == dtype()) return *this;
     Tensor y = copy_kernel(*this, t);
     if (!is_floating(t)) return y;  // integers carry no gradient
-    return record("to", y, {*this}, [from = dtype()](const BackwardArgs& g) -> Grads {
-        return {g.dy.to(from)};
-    });
+    return record("to", y, {*this},
+                  [from = dtype()](const BackwardArgs& g) -> Grads { return {g.dy.to(from)}; });
 }
 
 // y = [x₀, x₁, ...] joined along dim;  each xᵢ gets its slice of dy.
@@ -204,12 +207,14 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
         backend(x).copy(x, view_of(out, part, out.strides(), at * out.strides()[dim]));
         at += x.shape()[dim];
     }
-    return record("concat", out, xs, [starts, sizes, dim](const BackwardArgs& g) -> Grads {
-        Grads gs;
-        for (size_t i = 0; i < starts.size(); ++i)
-            gs.push_back(g.dy.slice(dim, starts[i], starts[i] + sizes[i]));
-        return gs;
-    }, {});
+    return record("concat", out, xs,
+                  [starts, sizes, dim](const BackwardArgs& g) -> Grads {
+                      Grads gs;
+                      for (size_t i = 0; i < starts.size(); ++i)
+                          gs.push_back(g.dy.slice(dim, starts[i], starts[i] + sizes[i]));
+                      return gs;
+                  },
+                  {});
 }
 
 Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
@@ -259,8 +264,7 @@ static void check_index(const Tensor& index, const char* op) {
 // y = x.index_select(dim, idx);  dx = zeros with dy added at the selected rows.
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
     check_index(index, "index_select");
-    ZG_CHECK(index.dim() == 1, "index_select: index must be 1-D, got ",
-             shape_str(index.shape()));
+    ZG_CHECK(index.dim() == 1, "index_select: index must be 1-D, got ", shape_str(index.shape()));
     dim = wrap_dim(dim, x.dim(), "index_select");
     Shape s = x.shape();
     s[dim] = index.numel();
@@ -291,8 +295,10 @@ Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor
 
 static void check_gather_shapes(const Tensor& x, int64_t dim, const Tensor& index, const char* op) {
     check_index(index, op);
-    ZG_CHECK(index.dim() == x.dim(), op, ": index ", shape_str(index.shape()), " must have as "
-             "many dimensions as the input ", shape_str(x.shape()));
+    ZG_CHECK(index.dim() == x.dim(), op, ": index ", shape_str(index.shape()),
+             " must have as "
+             "many dimensions as the input ",
+             shape_str(x.shape()));
     for (int64_t d = 0; d < x.dim(); ++d)
         ZG_CHECK(d == dim || index.shape()[d] == x.shape()[d], op, ": index ",
                  shape_str(index.shape()), " must match input ", shape_str(x.shape()),

@@ -95,8 +95,8 @@ inline std::vector<std::vector<double>> numeric_grads(const std::function<double
     return out;
 }
 
-inline void check_first_order(const std::string& name, const OpFn& f,
-                              const std::vector<Tensor>& xs, const CheckOptions& o) {
+inline void check_first_order(const std::string& name, const OpFn& f, const std::vector<Tensor>& xs,
+                              const CheckOptions& o) {
     Tensor v;
     auto analytic = grads_of(projected(f, xs, v), xs, false);
     auto numeric = numeric_grads([&] { return projected(f, xs, v).item<double>(); }, xs, o.eps);

@@ -1,5 +1,4 @@
 #include <doctest/doctest.h>
-
 #include <omp.h>
 
 #include "gradcheck.h"
@@ -44,11 +43,16 @@ std::vector<double> naive_conv2d(const Tensor& x, const Tensor& w, const Tensor&
 }  // namespace
 
 TEST_CASE("conv2d matches the direct definition (stride, padding, dilation, groups)") {
-    struct Case { Shape x, w; Conv2dOptions o; };
+    struct Case {
+        Shape x, w;
+        Conv2dOptions o;
+    };
     std::vector<Case> cases = {
         {{2, 3, 7, 6}, {4, 3, 3, 3}, {}},
         {{2, 3, 8, 8}, {5, 3, 4, 4}, {.stride = {2, 2}, .padding = {1, 1}}},
-        {{1, 4, 9, 7}, {6, 2, 3, 2}, {.stride = {2, 1}, .padding = {2, 1}, .dilation = {2, 1}, .groups = 2}},
+        {{1, 4, 9, 7},
+         {6, 2, 3, 2},
+         {.stride = {2, 1}, .padding = {2, 1}, .dilation = {2, 1}, .groups = 2}},
         {{3, 1, 5, 5}, {2, 1, 1, 1}, {}},
     };
     for (const auto& c : cases) {
@@ -63,7 +67,8 @@ TEST_CASE("conv2d gradients and second derivatives") {
     check_op("conv2d", [o](const std::vector<Tensor>& v) { return conv2d(v[0], v[1], v[2], o); },
              {test_input({2, 2, 6, 6}, 4), test_input({3, 2, 4, 4}, 5), test_input({3}, 6)});
     Conv2dOptions og{.padding = {1, 1}, .dilation = {2, 2}, .groups = 2};
-    check_op("conv2d groups", [og](const std::vector<Tensor>& v) { return conv2d(v[0], v[1], Tensor(), og); },
+    check_op("conv2d groups",
+             [og](const std::vector<Tensor>& v) { return conv2d(v[0], v[1], Tensor(), og); },
              {test_input({1, 4, 6, 5}, 7), test_input({2, 2, 3, 3}, 8)});
 }
 
@@ -79,26 +84,30 @@ TEST_CASE("conv_transpose2d is the adjoint of conv2d and has correct gradients")
              [o](const std::vector<Tensor>& v) { return conv_transpose2d(v[0], v[1], v[2], o); },
              {test_input({2, 3, 3, 3}, 12), test_input({3, 2, 4, 4}, 13), test_input({2}, 14)});
     Conv2dOptions op{.stride = {2, 2}, .padding = {1, 1}, .groups = 2, .output_padding = {1, 1}};
-    check_op("conv_transpose2d groups output_padding",
-             [op](const std::vector<Tensor>& v) { return conv_transpose2d(v[0], v[1], Tensor(), op); },
-             {test_input({1, 4, 3, 3}, 15), test_input({4, 1, 3, 3}, 16)});
+    check_op(
+        "conv_transpose2d groups output_padding",
+        [op](const std::vector<Tensor>& v) { return conv_transpose2d(v[0], v[1], Tensor(), op); },
+        {test_input({1, 4, 3, 3}, 15), test_input({4, 1, 3, 3}, 16)});
 }
 
 TEST_CASE("pooling, upsampling, pixel shuffle: gradients and second derivatives") {
     check_op("avg_pool2d", [](const std::vector<Tensor>& v) { return avg_pool2d(v[0], 2); },
              {test_input({2, 2, 6, 6}, 17)});
-    check_op("avg_pool2d pad", [](const std::vector<Tensor>& v) { return avg_pool2d(v[0], 3, 2, 1); },
+    check_op("avg_pool2d pad",
+             [](const std::vector<Tensor>& v) { return avg_pool2d(v[0], 3, 2, 1); },
              {test_input({1, 2, 7, 7}, 18)});
     check_op("max_pool2d", [](const std::vector<Tensor>& v) { return max_pool2d(v[0], 2); },
              {test_input({2, 2, 6, 6}, 19)});
-    check_op("upsample_nearest2d", [](const std::vector<Tensor>& v) { return upsample_nearest2d(v[0], 2); },
+    check_op("upsample_nearest2d",
+             [](const std::vector<Tensor>& v) { return upsample_nearest2d(v[0], 2); },
              {test_input({2, 2, 3, 3}, 20)});
     check_op("upsample_bilinear2d",
              [](const std::vector<Tensor>& v) { return upsample_bilinear2d(v[0], 7, 5); },
              {test_input({2, 2, 3, 4}, 21)});
     check_op("pixel_shuffle", [](const std::vector<Tensor>& v) { return pixel_shuffle(v[0], 2); },
              {test_input({2, 8, 3, 3}, 22)});
-    check_op("pixel_unshuffle", [](const std::vector<Tensor>& v) { return pixel_unshuffle(v[0], 2); },
+    check_op("pixel_unshuffle",
+             [](const std::vector<Tensor>& v) { return pixel_unshuffle(v[0], 2); },
              {test_input({2, 2, 4, 6}, 23)});
 }
 
@@ -108,8 +117,8 @@ TEST_CASE("conv2d and conv_transpose2d over the whole image (DCGAN's 4×4 → 1�
     Tensor b = test_input({5}, 23);
     for (int64_t stride : {1, 2}) {
         Conv2dOptions o{.stride = {stride, stride}};
-        expect_close(conv2d(x, w, b, o).to_vector<double>(), naive_conv2d(x, w, b, o), 1e-12,
-                     1e-12, "conv2d whole image");
+        expect_close(conv2d(x, w, b, o).to_vector<double>(), naive_conv2d(x, w, b, o), 1e-12, 1e-12,
+                     "conv2d whole image");
     }
     check_op("conv2d whole image",
              [](const std::vector<Tensor>& v) { return conv2d(v[0], v[1], v[2]); },

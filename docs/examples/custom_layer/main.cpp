@@ -1,10 +1,10 @@
 // Checks the example op against finite differences, then trains a small network that uses the
 // layer. Exits non-zero if anything is wrong (the test suite runs this after `make install`).
-#include <cmath>
-#include <cstdio>
-
 #include <nn/linear.h>
 #include <nn/sequential.h>
+
+#include <cmath>
+#include <cstdio>
 
 #include "swish.h"
 
