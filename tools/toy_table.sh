@@ -4,8 +4,9 @@
 # are scored by `zoograd eval` (modes captured, fraction of high-quality samples, zoo/metrics.h).
 #
 #   tools/toy_table.sh [ZOOGRAD] [OUT_DIR]     e.g. tools/toy_table.sh build/zoograd runs/toy
-#   env: STEPS (default 2000), SEEDS ("1 2 3"), N samples scored (2000), DATASETS ("ring8 grid25"),
-#        THREADS per run (1), JOBS runs in parallel (2), FLAGS added to every run ("--lr 1e-3")
+#   env: STEPS (default 8000), SEEDS ("1 2 3"), N samples scored (2000), DATASETS ("ring8 grid25"),
+#        THREADS per run (1), JOBS runs in parallel (2), FLAGS added to every run
+#        ("--lr 1e-3 --lr-decay linear": see docs/LOSSES.md for why)
 # Prints a Markdown table (per configuration: modes and high-quality % per seed, and their mean)
 # and leaves every run directory, log and score under OUT_DIR. Finished runs are kept: running
 # it again only trains what is missing; ONLY_TABLE=1 prints the table of what exists ("-" for
@@ -13,13 +14,13 @@
 set -euo pipefail
 ZG=$(realpath "${1:-build/zoograd}")
 OUT=${2:-runs/toy-table}
-STEPS=${STEPS:-2000}
+STEPS=${STEPS:-8000}
 SEEDS=${SEEDS:-"1 2 3"}
 N=${N:-2000}
 DATASETS=${DATASETS:-"ring8 grid25"}
 THREADS=${THREADS:-1}
 JOBS=${JOBS:-2}
-FLAGS=${FLAGS:-"--lr 1e-3"}
+FLAGS=${FLAGS:-"--lr 1e-3 --lr-decay linear"}
 mkdir -p "$OUT"
 
 # name|flags: each loss without a regularizer and with its usual one (R1, Mescheder et al. 2018,
