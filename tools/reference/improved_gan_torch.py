@@ -193,9 +193,11 @@ def main():
             averaged = (d(tx, noise=False).argmax(1) == ty).float().mean().item()
             for p, s in zip(dparams, saved):
                 p.copy_(s)
+        d_fake = torch.sigmoid(lf).mean().item()  # D(G(z)) = Z/(Z+1) on the last fake batch
         print(f"epoch {epoch + 1}  {time.time() - t0:.0f} s  loss_lab {loss_lab.item():.4f}  "
-              f"loss_unl {loss_unl.item():.4f}  test_acc_live {live:.4f}  "
-              f"test_acc_avg {averaged:.4f}", flush=True)
+              f"loss_unl {loss_unl.item():.4f}  loss_gen {loss_gen.item():.3f}  "
+              f"D(G(z)) {d_fake:.3f}  test_acc_live {live:.4f}  test_acc_avg {averaged:.4f}",
+              flush=True)
 
 
 if __name__ == "__main__":
