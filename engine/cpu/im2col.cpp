@@ -77,10 +77,28 @@ void im2col_typed(const Tensor& x_in, const Window2d& g, T pad, const Tensor& co
     }
 }
 
-// Each unit of planes is written by one thread only, which first zero-fills them and then adds
-// the kernel offsets (i, j) in a fixed order: no races, the same sums on any thread count, and
-// cols is read front to back (row (c, i, j) holds all N images), rather than in short pieces
-// 4·N·OH·OW bytes apart.
+// The schedule of both col2im kernels. Each unit of planes (channel c, images n0..n1) is written
+// by one thread only, which zero-fills its planes of `target`, calls add(c, n0, n1, r, i, j) for
+// the kernel offsets (i, j) of cols row r in a fixed order, then done(c, n0, n1): no races, the
+// same sums on any thread count, and cols is read front to back (row (c, i, j) holds all N
+// images), rather than in short pieces 4·N·OH·OW bytes apart.
+template <class T, class Add, class Done>
+void col2im_units(const Window2d& g, T* target, Add add, Done done) {
+    const int64_t plane = g.h * g.w, L = g.out_h() * g.out_w();
+    const PlaneBlocks units(g.n, g.c);
+#pragma omp parallel for schedule(static) if (g.n * g.c * g.kh * g.kw * L >= kParallelGrain)
+    for (int64_t u = 0; u < g.c * units.blocks; ++u) {
+        const auto [c, n0, n1] = units[u];
+        for (int64_t n = n0; n < n1; ++n) {
+            T* p = target + (n * g.c + c) * plane;
+            std::fill(p, p + plane, T(0));
+        }
+        for (int64_t i = 0; i < g.kh; ++i)
+            for (int64_t j = 0; j < g.kw; ++j) add(c, n0, n1, (c * g.kh + i) * g.kw + j, i, j);
+        done(c, n0, n1);
+    }
+}
+
 template <class T, int S>
 void col2im_typed(const Tensor& cols_in, const Window2d& g, const Tensor& x) {
     Tensor cols = cols_in.detach().contiguous();
@@ -88,32 +106,22 @@ void col2im_typed(const Tensor& cols_in, const Window2d& g, const Tensor& x) {
     const int64_t sw = row_stride<S>(g.sw);
     const T* pc = cols.data<T>();
     T* px = x.data<T>();
-    const PlaneBlocks units(g.n, g.c);
-#pragma omp parallel for schedule(static) if (g.n * g.c * g.kh * g.kw * L >= kParallelGrain)
-    for (int64_t u = 0; u < g.c * units.blocks; ++u) {
-        const auto [c, n0, n1] = units[u];
+    auto add = [&](int64_t c, int64_t n0, int64_t n1, int64_t r, int64_t i, int64_t j) {
+        const int64_t yoff = i * g.dh, xoff = j * g.dw;
+        const ValidRange vy = valid_outputs(g.h, oh, g.sh, g.ph, yoff);
+        const ValidRange vx = valid_outputs(g.w, ow, g.sw, g.pw, xoff);
         for (int64_t n = n0; n < n1; ++n) {
             T* p = px + (n * g.c + c) * plane;
-            std::fill(p, p + plane, T(0));
-        }
-        for (int64_t i = 0; i < g.kh; ++i)
-            for (int64_t j = 0; j < g.kw; ++j) {
-                const int64_t r = (c * g.kh + i) * g.kw + j;
-                const int64_t yoff = i * g.dh, xoff = j * g.dw;
-                const ValidRange vy = valid_outputs(g.h, oh, g.sh, g.ph, yoff);
-                const ValidRange vx = valid_outputs(g.w, ow, g.sw, g.pw, xoff);
-                for (int64_t n = n0; n < n1; ++n) {
-                    T* p = px + (n * g.c + c) * plane;
-                    const T* src = pc + r * (g.n * L) + n * L;
-                    for (int64_t oy = vy.lo; oy < vy.hi; ++oy) {
-                        T* out = p + (oy * g.sh - g.ph + yoff) * g.w - g.pw + xoff;
-                        const T* row = src + oy * ow;
+            const T* src = pc + r * (g.n * L) + n * L;
+            for (int64_t oy = vy.lo; oy < vy.hi; ++oy) {
+                T* out = p + (oy * g.sh - g.ph + yoff) * g.w - g.pw + xoff;
+                const T* row = src + oy * ow;
 #pragma omp simd
-                        for (int64_t ox = vx.lo; ox < vx.hi; ++ox) out[ox * sw] += row[ox];
-                    }
-                }
+                for (int64_t ox = vx.lo; ox < vx.hi; ++ox) out[ox * sw] += row[ox];
             }
-    }
+        }
+    };
+    col2im_units(g, px, add, [](int64_t, int64_t, int64_t) {});
 }
 
 // Stride 2 (every 4×4 layer of DCGAN): each image plane is split into its four phases
@@ -219,7 +227,7 @@ void im2col_stride2(const Tensor& x_in, const Window2d& g, T pad, const Tensor& 
     }
 }
 
-// As col2im_typed: a unit's planes belong to one thread, kernel offsets added in order.
+// As col2im_typed, adding into phase-split planes, each merged back into x once its unit is done.
 template <class T>
 void col2im_stride2(const Tensor& cols_in, const Window2d& g, const Tensor& x) {
     Tensor cols = cols_in.detach().contiguous();
@@ -229,34 +237,26 @@ void col2im_stride2(const Tensor& cols_in, const Window2d& g, const Tensor& x) {
     const T* pc = cols.data<T>();
     T* ps = split.data<T>();
     T* px = x.data<T>();
-    const PlaneBlocks units(g.n, g.c);
-#pragma omp parallel for schedule(static) if (g.n * g.c * g.kh * g.kw * L >= kParallelGrain)
-    for (int64_t u = 0; u < g.c * units.blocks; ++u) {
-        const auto [c, n0, n1] = units[u];
+    auto add = [&](int64_t c, int64_t n0, int64_t n1, int64_t r, int64_t i, int64_t j) {
+        const PhaseRead ry = phase_read(i, g.ph, oh, ph.rows);
+        const PhaseRead rx = phase_read(j, g.pw, ow, ph.cols);
+        const int64_t pitch = ph.cols[rx.a];
         for (int64_t n = n0; n < n1; ++n) {
-            T* p = ps + (n * g.c + c) * plane;
-            std::fill(p, p + plane, T(0));
-        }
-        for (int64_t i = 0; i < g.kh; ++i)
-            for (int64_t j = 0; j < g.kw; ++j) {
-                const int64_t r = (c * g.kh + i) * g.kw + j;
-                const PhaseRead ry = phase_read(i, g.ph, oh, ph.rows);
-                const PhaseRead rx = phase_read(j, g.pw, ow, ph.cols);
-                const int64_t pitch = ph.cols[rx.a];
-                for (int64_t n = n0; n < n1; ++n) {
-                    T* dst = ps + (n * g.c + c) * plane + ph.offset[ry.a][rx.a];
-                    const T* src = pc + r * (g.n * L) + n * L;
-                    for (int64_t oy = ry.lo; oy < ry.hi; ++oy) {
-                        T* out = dst + (oy + ry.d) * pitch + rx.d;
-                        const T* row = src + oy * ow;
+            T* dst = ps + (n * g.c + c) * plane + ph.offset[ry.a][rx.a];
+            const T* src = pc + r * (g.n * L) + n * L;
+            for (int64_t oy = ry.lo; oy < ry.hi; ++oy) {
+                T* out = dst + (oy + ry.d) * pitch + rx.d;
+                const T* row = src + oy * ow;
 #pragma omp simd
-                        for (int64_t ox = rx.lo; ox < rx.hi; ++ox) out[ox] += row[ox];
-                    }
-                }
+                for (int64_t ox = rx.lo; ox < rx.hi; ++ox) out[ox] += row[ox];
             }
+        }
+    };
+    auto merge = [&](int64_t c, int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n)
             merge_phases(ps + (n * g.c + c) * plane, ph, px + (n * g.c + c) * plane);
-    }
+    };
+    col2im_units(g, ps, add, merge);
 }
 
 bool is_plain_stride2(const Window2d& g) {
