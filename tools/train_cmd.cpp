@@ -155,6 +155,11 @@ Command add_train_command(CLI::App& app) {
             ZG_CHECK(!config.is_discarded(), dir, "/config.json is not valid JSON");
             ZG_CHECK(out->empty(), "--out cannot be combined with --resume (the run continues in ",
                      dir, ")");
+            // A run saved before a model gained an option resumes with that option's default,
+            // which is what the model did before it had the option.
+            const Json model_defaults = zoo::default_config(config.at("model"));
+            for (auto& [key, def] : model_defaults.items())
+                if (!config.contains(key)) config[key] = def;
             ZG_CHECK(cmd->count("model") == 0 || *model == config.at("model"),
                      "--resume continues the run's own model '",
                      config.at("model").get<std::string>(), "', not '", *model, "'");

@@ -278,6 +278,8 @@ public:
 
         nn::AdamOptions o;
         o.betas = {c.at("beta1").get<double>(), c.at("beta2").get<double>()};
+        o.eps = c.at("adam_eps").get<double>();
+        ZG_CHECK(o.eps >= 0, "--adam-eps must be ≥ 0, got ", o.eps);
         params_d_ = trainable(*d_, d_->frozen());
         params_g_ = trainable(*g_, g_->net->frozen());
         o.lr = c.at("lr_d").get<double>();
@@ -422,6 +424,7 @@ ModelInfo improved_gan_model_info() {
              {"lr_d", 0.003},
              {"beta1", 0.5},
              {"beta2", 0.999},
+             {"adam_eps", 1e-8},
              {"batch_size", 100},
              {"ema_d", 0.9999},
              {"init_batch", 500},
@@ -435,6 +438,9 @@ ModelInfo improved_gan_model_info() {
          {"labels", "number of labelled training examples, the same number per class"},
          {"label_seed", "seed of the choice of the labelled examples"},
          {"nz", "latent size (z ~ U[0, 1))"},
+         {"adam_eps",
+          "Adam's epsilon, added outside the square root as PyTorch does (OpenAI's code adds "
+          "1e-8 inside it, close to 1e-4 outside for small gradients)"},
          {"ema_d", "decay of the moving average of D's weights used for test accuracy"},
          {"init_batch", "training images used for the data-dependent init of D"},
          {"unlabelled_weight", "weight of D's unsupervised (real vs fake) loss"},

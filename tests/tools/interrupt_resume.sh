@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # interrupt_resume.sh ZOOGRAD: SIGINT (Ctrl-C) during `zoograd train` saves a checkpoint and
 # exits with 130; `--resume` continues from there, and the result is the same as training the
-# same number of steps in one go (their samples are bit-identical).
+# same number of steps in one go (their samples are bit-identical). A run made before an option
+# existed resumes with that option's default.
 set -u
 zoograd=$1
 source "$(dirname "$0")/cli_checks.sh"
@@ -36,6 +37,14 @@ target=$((step + 2))
 grep -q '^resuming dcgan' "$tmp/log2" || fail "resume did not say it resumed: $(cat "$tmp/log2")"
 tail -n1 "$tmp/run/metrics.jsonl" | grep -Eq "\"step\":$target[,}]" ||
   fail "metrics.jsonl does not end at step $target: $(tail -n1 "$tmp/run/metrics.jsonl")"
+
+# A run saved before an option existed (its config.json lacks the key) resumes with the
+# option's default instead of failing on the missing key.
+cp -r "$tmp/run" "$tmp/older"
+grep -q '"lr_decay"' "$tmp/older/config.json" || fail "config.json has no lr_decay key"
+sed -i '/"lr_decay"/d' "$tmp/older/config.json"
+"$zoograd" train --resume "$tmp/older" --steps $((target + 1)) >"$tmp/log3" 2>&1 ||
+  fail "resuming a run whose config.json lacks lr_decay exited with $?: $(cat "$tmp/log3")"
 
 "$zoograd" train "${flags[@]}" --steps "$target" --out "$tmp/straight" >/dev/null ||
   fail "the uninterrupted run failed"
