@@ -75,10 +75,35 @@ TEST_CASE("improved_gan: a few steps of each option on synthetic digits") {
     CHECK(contains(bad({{"real_target", 1.5}}), "--real-target"));
     CHECK(contains(bad({{"hist_avg", -1.0}}), "--hist-avg"));
     CHECK(contains(bad({{"ema_d", 1.0}}), "--ema-d"));
+    CHECK(contains(bad({{"adam_eps", -1.0}}), "--adam-eps"));
     // It keeps OpenAI's constant learning rate: the trainer's --lr-decay is refused.
     auto model =
         make_improved_gan(testing::semisup_config("improved_gan", {}), *train_set, nullptr);
     CHECK(contains(error_of([&] { model->set_lr_scale(0.5); }), "--lr-decay"));
+}
+
+// Adam's step is lr·m̂/(√v̂ + ε): --adam-eps reaches both optimizers. With ε far above every
+// √v̂ the first step moves each weight by about lr·|g|/ε (nearly nothing); with 1e-8, by lr.
+TEST_CASE("improved_gan: --adam-eps is the epsilon of D's and G's Adam") {
+    auto data = testing::synthetic_digits(40, 3);
+    auto largest_change = [&](double eps, bool of_g) {
+        auto model = make_improved_gan(testing::semisup_config("improved_gan", {{"adam_eps", eps}}),
+                                       *data, nullptr);
+        nn::Module& m = of_g ? model->generator() : model->discriminator();
+        std::vector<Tensor> before;
+        for (const Tensor& p : m.parameters()) before.push_back(p.detach().clone());
+        Generator rng(1);
+        model->train_step(data->get(testing::range(0, 10)), rng);
+        double change = 0;
+        for (size_t i = 0; i < before.size(); ++i)
+            change = std::max(change, amax(abs(m.parameters()[i] - before[i])).item<double>());
+        return change;
+    };
+    for (bool of_g : {false, true}) {
+        CAPTURE(of_g);
+        CHECK(largest_change(1e-8, of_g) == doctest::Approx(0.003).epsilon(0.05));
+        CHECK(largest_change(1e4, of_g) < 1e-5);
+    }
 }
 
 TEST_CASE("improved_gan: resuming from a checkpoint continues bit for bit") {
