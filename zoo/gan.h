@@ -30,6 +30,9 @@ public:
     // Scalars measured on held-out data (e.g. a semi-supervised D's test accuracy); the trainer
     // logs them every --eval-every steps and at the end of training. Most models have none.
     virtual Scalars evaluate() { return {}; }
+    // False when this run never trains G (sgan --supervised-only): the trainer then skips the
+    // sample-quality scores of --eval-every, which would only measure G's random init.
+    virtual bool trains_generator() const { return true; }
     // Class-conditional models (acgan): the number of classes, and latents that make G draw
     // the given classes (labels int32 [N], each in [0, num_classes())), which is what
     // `zoograd sample --class` uses. Unconditional models have 0 classes and no such latents.

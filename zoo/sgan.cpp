@@ -138,6 +138,7 @@ public:
     nn::Module& generator() override { return *g_; }
     nn::Module& discriminator() override { return *d_; }
     Tensor sample_z(int64_t n, Generator& gen) const override { return randn({n, nz_}, &gen); }
+    bool trains_generator() const override { return !supervised_only_; }
 
     Scalars train_step(const nn::Batch& real, Generator& rng) override {
         ZG_CHECK(lab_batches_,

@@ -164,7 +164,8 @@ struct Run {
         Scalars s = model->evaluate();
         // Sample quality (zoo/evaluation.h) only when asked for with --eval-every: the first
         // time may train the evaluation classifier.
-        if (config.at("eval_every").get<int64_t>() > 0 && has_sample_quality(config.at("data"))) {
+        if (config.at("eval_every").get<int64_t>() > 0 && model->trains_generator() &&
+            has_sample_quality(config.at("data"))) {
             Generator fixed(config.at("seed").get<uint64_t>() + 3);
             Tensor z = model->sample_z(training_eval_samples, fixed);
             std::vector<Tensor> parts;

@@ -138,6 +138,8 @@ TEST_CASE("sgan: a few steps of each variant on synthetic digits, test accuracy 
         for (auto& [k, v] : s) CHECK_MESSAGE(std::isfinite(v), k);
         CHECK(s.count("loss_lab"));
         CHECK(s.count("loss_g") == (extra.contains("supervised_only") ? 0u : 1u));
+        // Without a G step there is no sample quality to score (the trainer skips it).
+        CHECK(model->trains_generator() == !extra.contains("supervised_only"));
         const Scalars e = model->evaluate();
         REQUIRE(e.count("test_acc"));
         CHECK(e.at("test_acc") >= 0.0);
