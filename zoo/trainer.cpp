@@ -253,7 +253,8 @@ int train(const Json& config_in, const std::string& dir, bool resume) {
     }
     if (c.at("ema").get<double>() > 0)
         run.ema = std::make_unique<nn::EMA>(run.model->generator(), c.at("ema").get<double>());
-    if (c.value("health_window", int64_t(0)) > 0)
+    // The health monitor watches the adversarial game; a run that trains no G has none.
+    if (c.value("health_window", int64_t(0)) > 0 && run.model->trains_generator())
         run.health = std::make_unique<HealthMonitor>(health_options_from(c));
     if (resume) run.restore_checkpoint();
 
