@@ -328,18 +328,28 @@ int train(const Json& config_in, const std::string& dir, bool resume) {
             for (auto& [k, v] : window.mean()) line[k] = v;
             metrics << line.dump() << "\n" << std::flush;
             const double rate = (run.step - first_step) / std::max(now, 1e-9);
-            char msg[256];
-            auto m = window.mean();
-            std::snprintf(msg, sizeof msg,
-                          "step %lld/%lld  epoch %.2f  %.2f it/s  ETA %s  loss_D %.3f  loss_G "
-                          "%.3f  D(x) %.3f  D(G(z)) %.3f",
+            char head[160];
+            std::snprintf(head, sizeof head, "step %lld/%lld  epoch %.2f  %.2f it/s  ETA %s",
                           (long long)run.step, (long long)target, (double)run.step / per_epoch,
-                          rate, format_duration((target - run.step) / std::max(rate, 1e-9)).c_str(),
-                          m["loss_d"], m["loss_g"], m["d_real"], m["d_fake"]);
+                          rate,
+                          format_duration((target - run.step) / std::max(rate, 1e-9)).c_str());
+            std::string msg = head;
+            // Only the scalars this model reports (sgan --supervised-only has no G or D(x)).
+            const Scalars m = window.mean();
+            for (auto [key, label] : {std::pair{"loss_d", "loss_D"},
+                                      {"loss_g", "loss_G"},
+                                      {"d_real", "D(x)"},
+                                      {"d_fake", "D(G(z))"}}) {
+                char value[64];
+                if (auto it = m.find(key); it != m.end()) {
+                    std::snprintf(value, sizeof value, "  %s %.3f", label, it->second);
+                    msg += value;
+                }
+            }
             if (tty)
-                std::fprintf(stderr, "\r%s\033[K", msg);
+                std::fprintf(stderr, "\r%s\033[K", msg.c_str());
             else
-                std::printf("%s\n", msg);
+                std::printf("%s\n", msg.c_str());
             std::fflush(stdout);
             window = Window();
         }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # train_sample_interp.sh ZOOGRAD: a few-step `zoograd train dcgan` on a tiny IDX set made here
 # writes a complete run directory; `sample` from its checkpoint writes a grid, an array and a
-# directory; `interp` writes a grid of rows × steps.
+# directory; `interp` writes a grid of rows × steps. A run without a G (sgan --supervised-only)
+# prints no G scalars.
 set -u
 zoograd=$1
 source "$(dirname "$0")/cli_checks.sh"
@@ -36,4 +37,14 @@ expect_png "$tmp/interp.png" "138 70 1"  # 4 steps × 2 rows
 "$zoograd" interp --checkpoint "$ck" --rows 1 --steps 3 --linear --out "$tmp/lin.npy" ||
   fail "interp --linear to .npy"
 expect_npy_images "$tmp/lin.npy" "3,1,32,32"
+
+# The progress line shows only what the model reports: sgan --supervised-only trains no G.
+cp "$tmp/data/mnist/train-images-idx3-ubyte" "$tmp/data/mnist/t10k-images-idx3-ubyte"
+cp "$tmp/data/mnist/train-labels-idx1-ubyte" "$tmp/data/mnist/t10k-labels-idx1-ubyte"
+"$zoograd" train sgan --supervised-only --data mnist --data-root "$tmp/data" --labels 10 \
+  --steps 2 --batch-size 8 --ndf 8 --threads 1 --log-every 1 --sample-every 0 \
+  --checkpoint-every 0 --out "$tmp/sup" >"$tmp/sup.log" 2>&1 || fail "sgan --supervised-only: $(cat "$tmp/sup.log")"
+line=$(grep '^step 2/2' "$tmp/sup.log")
+[[ $line == *loss_D* && $line != *loss_G* && $line != *"D(x)"* ]] ||
+  fail "supervised-only progress line: $line"
 echo "ok"
