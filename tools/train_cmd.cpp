@@ -155,8 +155,9 @@ Command add_train_command(CLI::App& app) {
             ZG_CHECK(!config.is_discarded(), dir, "/config.json is not valid JSON");
             ZG_CHECK(out->empty(), "--out cannot be combined with --resume (the run continues in ",
                      dir, ")");
-            // A run saved before a model gained an option resumes with that option's default,
-            // which is what the model did before it had the option.
+            // A run saved before a model gained an option resumes with the option's current
+            // default (an optimizer's hyper-parameters, such as improved_gan's --adam-eps, come
+            // back from the checkpoint instead, so those stay as the run had them).
             const Json model_defaults = zoo::default_config(config.at("model"));
             for (auto& [key, def] : model_defaults.items())
                 if (!config.contains(key)) config[key] = def;
