@@ -124,18 +124,22 @@ inline double torch_error(const Tensor& a, const Tensor& b, const std::string& w
     return worst;
 }
 
-// A tiny MNIST-layout data set, data_root/mnist/train-{images,labels}-idx*-ubyte: n < 256
+// A tiny MNIST-layout data set, data_root/mnist/{train,t10k}-{images,labels}-idx*-ubyte: n < 256
 // pseudo-random 28×28 "digits" with labels i mod 10, for training runs through the real loader.
+// The same images serve as the test split (models that report test accuracy load it).
 inline void write_tiny_mnist(const std::filesystem::path& data_root, uint32_t n = 64) {
     std::filesystem::create_directories(data_root / "mnist");
     std::vector<uint8_t> img = {0, 0, 8, 3, 0, 0, 0, uint8_t(n), 0, 0, 0, 28, 0, 0, 0, 28};
     for (uint32_t i = 0; i < n * 28 * 28; ++i) img.push_back(uint8_t((i * 2654435761u) >> 24));
     std::vector<uint8_t> lab = {0, 0, 8, 1, 0, 0, 0, uint8_t(n)};
     for (uint32_t i = 0; i < n; ++i) lab.push_back(uint8_t(i % 10));
-    std::ofstream((data_root / "mnist/train-images-idx3-ubyte").string(), std::ios::binary)
-        .write((const char*)img.data(), img.size());
-    std::ofstream((data_root / "mnist/train-labels-idx1-ubyte").string(), std::ios::binary)
-        .write((const char*)lab.data(), lab.size());
+    for (const char* split : {"train", "t10k"}) {
+        const std::string prefix = (data_root / "mnist" / split).string();
+        std::ofstream(prefix + "-images-idx3-ubyte", std::ios::binary)
+            .write((const char*)img.data(), img.size());
+        std::ofstream(prefix + "-labels-idx1-ubyte", std::ios::binary)
+            .write((const char*)lab.data(), lab.size());
+    }
 }
 
 }  // namespace zg::testing

@@ -67,8 +67,8 @@ expect_png_dir() {
 }
 
 # make_idx_set DIR N: a tiny MNIST-layout set in DIR/mnist (train-images-idx3-ubyte with N
-# 28x28 images of varied bytes, train-labels-idx1-ubyte with digits 0-9), for `--data mnist
-# --data-root DIR`.
+# 28x28 images of varied bytes, train-labels-idx1-ubyte with digits 0-9; the same images serve as
+# the test split, t10k-*), for `--data mnist --data-root DIR`.
 make_idx_set() {
   mkdir -p "$1/mnist"
   local n=$2
@@ -83,4 +83,6 @@ make_idx_set() {
     printf "\x00\x00\x08\x01$(be32 "$n")"
     LC_ALL=C awk -v n="$n" 'BEGIN { for (i = 0; i < n; ++i) printf "%c", i % 10 }'
   } >"$1/mnist/train-labels-idx1-ubyte"
+  cp "$1/mnist/train-images-idx3-ubyte" "$1/mnist/t10k-images-idx3-ubyte"
+  cp "$1/mnist/train-labels-idx1-ubyte" "$1/mnist/t10k-labels-idx1-ubyte"
 }

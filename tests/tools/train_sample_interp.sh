@@ -39,8 +39,6 @@ expect_png "$tmp/interp.png" "138 70 1"  # 4 steps × 2 rows
 expect_npy_images "$tmp/lin.npy" "3,1,32,32"
 
 # The progress line shows only what the model reports: sgan --supervised-only trains no G.
-cp "$tmp/data/mnist/train-images-idx3-ubyte" "$tmp/data/mnist/t10k-images-idx3-ubyte"
-cp "$tmp/data/mnist/train-labels-idx1-ubyte" "$tmp/data/mnist/t10k-labels-idx1-ubyte"
 "$zoograd" train sgan --supervised-only --data mnist --data-root "$tmp/data" --labels 10 \
   --steps 2 --batch-size 8 --ndf 8 --threads 1 --log-every 1 --sample-every 0 \
   --checkpoint-every 0 --out "$tmp/sup" >"$tmp/sup.log" 2>&1 || fail "sgan --supervised-only: $(cat "$tmp/sup.log")"

@@ -143,9 +143,6 @@ TEST_CASE("trainer: --lr-decay linear trains; an unknown schedule is refused") {
 // not be reported as "D wins outright".
 TEST_CASE("trainer: no GAN health warnings for a run without a G (sgan --supervised-only)") {
     Scratch s;
-    for (const char* part : {"images-idx3", "labels-idx1"})  // the tiny set is its own test set
-        fs::copy_file(s.root / "data/mnist" / (std::string("train-") + part + "-ubyte"),
-                      s.root / "data/mnist" / (std::string("t10k-") + part + "-ubyte"));
     Json c = default_config("sgan");
     c["data_root"] = (s.root / "data").string();
     c["dropout"] = 0.0;
