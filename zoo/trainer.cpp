@@ -325,7 +325,8 @@ int train(const Json& config_in, const std::string& dir, bool resume) {
             Json line{{"step", run.step},
                       {"epoch", (double)run.step / per_epoch},
                       {"time_s", run.elapsed + now}};
-            for (auto& [k, v] : window.mean()) line[k] = v;
+            const Scalars m = window.mean();
+            for (auto& [k, v] : m) line[k] = v;
             metrics << line.dump() << "\n" << std::flush;
             const double rate = (run.step - first_step) / std::max(now, 1e-9);
             char head[160];
@@ -335,7 +336,6 @@ int train(const Json& config_in, const std::string& dir, bool resume) {
                           format_duration((target - run.step) / std::max(rate, 1e-9)).c_str());
             std::string msg = head;
             // Only the scalars this model reports (sgan --supervised-only has no G or D(x)).
-            const Scalars m = window.mean();
             for (auto [key, label] : {std::pair{"loss_d", "loss_D"},
                                       {"loss_g", "loss_G"},
                                       {"d_real", "D(x)"},
