@@ -35,14 +35,19 @@ run_one() {
   fi
 }
 
+# Blocks until fewer than JOBS runs are going.
+wait_for_slot() {
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do sleep 0.2; done
+}
+
 if [ -z "${ONLY_TABLE:-}" ]; then
   for k in $LABELS; do
     for s in $SEEDS; do
-      while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do sleep 0.2; done
+      wait_for_slot
       # 60,000 / 64 = 937 steps per epoch; evaluated every half epoch.
       run_one "$OUT/sgan-l$k-s$s" $((EPOCHS * 937)) --labels "$k" --label-seed "$s" \
         --epochs "$EPOCHS" --eval-every 469 --checkpoint-every 469 --log-every 469 &
-      while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do sleep 0.2; done
+      wait_for_slot
       run_one "$OUT/sup-l$k-s$s" "$SUP_STEPS" --supervised-only --labels "$k" --label-seed "$s" \
         --steps "$SUP_STEPS" --eval-every 250 --checkpoint-every 0 --log-every 250 &
     done
