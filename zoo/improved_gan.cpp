@@ -24,7 +24,8 @@
 // (OpenAI draws a second permutation of the unlabelled set); the G batch norms' running statistics
 // are not used (G always runs on batch statistics, as there). Options from the paper: minibatch
 // discrimination before D's output layer, historical averaging, one-sided label smoothing, virtual
-// batch normalization in G.
+// batch normalization in G. --supervised-only trains the same D (same init, noise and weight
+// average) on the labelled batches alone: the baseline the GAN must beat.
 #include <cmath>
 
 #include "nn/init.h"
@@ -256,6 +257,11 @@ public:
         ZG_CHECK(ema_decay >= 0 && ema_decay < 1, "--ema-d must be in [0, 1), got ", ema_decay);
         const int64_t init_batch = c.at("init_batch").get<int64_t>();
         ZG_CHECK(init_batch > 1, "--init-batch must be at least 2, got ", init_batch);
+        supervised_only_ = c.at("supervised_only").get<bool>();
+        ZG_CHECK(!supervised_only_ || (real_target_ == 1 && !c.at("vbn").get<bool>()),
+                 "--supervised-only trains D on the labelled examples alone, so --real-target "
+                 "and --vbn (which change the real-vs-fake loss and G) have nothing to act on: "
+                 "leave them out");
         const uint64_t seed = c.at("seed").get<uint64_t>();
 
         Generator init(seed);
@@ -301,13 +307,15 @@ public:
     nn::Module& discriminator() override { return *d_; }
     // z ~ U[0, 1)^nz, as OpenAI's code.
     Tensor sample_z(int64_t n, Generator& gen) const override { return rand({n, nz_}, &gen); }
+    bool trains_generator() const override { return !supervised_only_; }
 
     Scalars train_step(const nn::Batch& real, Generator& rng) override {
         ZG_CHECK(lab_batches_,
                  "improved_gan: training needs a labelled data set (mnist, "
                  "fashion); this model was built without labels");
-        const int64_t n = real.x.size(0);
         const nn::Batch lab = lab_batches_->next();
+        if (supervised_only_) return supervised_step(lab);
+        const int64_t n = real.x.size(0);
 
         // D: supervised CE + w·½(−log D(x_unl) − log(1 − D(G(z))))
         Tensor fake = g_->forward(sample_z(n, rng));
@@ -380,6 +388,23 @@ public:
     }
 
 private:
+    // The baseline's step: D's cross-entropy on the labelled batch (its noise on), nothing else.
+    Scalars supervised_step(const nn::Batch& lab) {
+        Tensor logits_lab = d_->forward(lab.x);
+        Tensor loss_lab = supervised_loss(logits_lab, lab.labels);
+        Tensor loss_d = loss_lab;
+        if (hist_d_) loss_d = loss_d + hist_d_->penalty(lambda_hist_);
+        opt_d_->zero_grad();
+        loss_d.backward();
+        opt_d_->step();
+        ema_step();
+        if (hist_d_) hist_d_->update();
+        NoGradGuard ng;
+        return {{"loss_d", loss_d.item<double>()},
+                {"loss_lab", loss_lab.item<double>()},
+                {"train_acc", batch_accuracy(logits_lab, lab.labels)}};
+    }
+
     // OpenAI's average starts at zeros, a_t = (1 − β)Σ β^(t−i) p_i, which is only usable
     // because scaling a weight-normalized layer's direction changes nothing. The bias-corrected
     // average a_t / (1 − β^t) (nn::bias_corrected_decay) is the same weighting without the
@@ -396,6 +421,7 @@ private:
     std::shared_ptr<nn::Dataset> test_;
     int64_t nz_ = 100;
     double lambda_hist_ = 0, real_target_ = 1, unlabelled_weight_ = 1;
+    bool supervised_only_ = false;
     Generator noise_;  // D's Gaussian noise (saved, so resume is exact)
     std::shared_ptr<IgGenerator> g_;
     std::shared_ptr<IgDiscriminator> d_, d_eval_;
@@ -437,7 +463,8 @@ ModelInfo improved_gan_model_info() {
              {"real_target", 1.0},
              {"hist_avg", 0.0},
              {"minibatch_disc", false},
-             {"vbn", false}},
+             {"vbn", false},
+             {"supervised_only", false}},
         [](const Json& c, const nn::Dataset& d) { return make_improved_gan(c, d, nullptr); },
         {{"image_size", "Image size (sgan and improved_gan need 28: MNIST's own size, no padding)"},
          {"labels", "number of labelled training examples, the same number per class"},
@@ -454,7 +481,8 @@ ModelInfo improved_gan_model_info() {
           "the paper uses 0.9)"},
          {"hist_avg", "historical averaging weight lambda (0 = off)"},
          {"minibatch_disc", "minibatch discrimination before D's output layer"},
-         {"vbn", "virtual batch normalization in G instead of batch norm"}}};
+         {"vbn", "virtual batch normalization in G instead of batch norm"},
+         {"supervised_only", "train D alone on the labelled examples (the baseline)"}}};
 }
 
 }  // namespace zg::zoo
