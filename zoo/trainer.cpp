@@ -209,7 +209,13 @@ struct Run {
         return !warnings.empty();
     }
 
+    // A run that never trains G (a --supervised-only baseline) has nothing to show but its
+    // report.
     void write_samples() {
+        if (!model->trains_generator()) {
+            write_report(dir);
+            return;
+        }
         Tensor images = sample_with(*model, ema.get(), fixed_z);
         if (images.dim() == 4)
             save_image_grid(images, dir + "/samples/" + step_name("step_", step, ".png"));
@@ -392,8 +398,10 @@ int train(const Json& config_in, const std::string& dir, bool resume) {
     else
         std::printf("done: %lld steps in %s\n", (long long)run.step,
                     format_duration(run.elapsed).c_str());
-    std::printf("samples: %s/samples/%s\nreport:  %s/report.html\ncheckpoint: %s\n", dir.c_str(),
-                step_name("step_", run.step, ".png").c_str(), dir.c_str(),
+    if (run.model->trains_generator())
+        std::printf("samples: %s/samples/%s\n", dir.c_str(),
+                    step_name("step_", run.step, ".png").c_str());
+    std::printf("report:  %s/report.html\ncheckpoint: %s\n", dir.c_str(),
                 run.checkpoint_path("latest.safetensors").c_str());
     return code;
 }

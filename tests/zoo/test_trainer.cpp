@@ -141,7 +141,9 @@ TEST_CASE("trainer: --lr-decay linear trains; an unknown schedule is refused") {
 // The health monitor watches an adversarial game. sgan --supervised-only plays none: its D loss
 // is the supervised cross-entropy, which falls to ~0 as the few labels are learnt, and that must
 // not be reported as "D wins outright".
-TEST_CASE("trainer: no GAN health warnings for a run without a G (sgan --supervised-only)") {
+TEST_CASE(
+    "trainer: no GAN health warnings and no samples for a run without a G (sgan "
+    "--supervised-only)") {
     Scratch s;
     Json c = default_config("sgan");
     c["data_root"] = (s.root / "data").string();
@@ -153,10 +155,13 @@ TEST_CASE("trainer: no GAN health warnings for a run without a G (sgan --supervi
     c["batch_size"] = 10;
     c["steps"] = 60;
     c["health_window"] = 10;
-    c["sample_every"] = 0;
+    c["sample_every"] = 20;
     c["checkpoint_every"] = 0;
     c["log_every"] = 1;
     REQUIRE(train(c, s.run("sup"), false) == 0);
+    // The untrained G's images would only mislead.
+    CHECK((!fs::exists(s.run("sup") + "/samples") || fs::is_empty(s.run("sup") + "/samples")));
+    CHECK(fs::exists(s.run("sup") + "/report.html"));
     std::ifstream in(s.run("sup") + "/metrics.jsonl");
     std::string line, last_loss;
     while (std::getline(in, line)) {
