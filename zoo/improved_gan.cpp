@@ -324,13 +324,7 @@ public:
         Tensor logits_fake = d_->forward(fake.detach());
         Tensor loss_lab = supervised_loss(logits_lab, lab.labels);
         Tensor loss_unl = unsupervised_d_loss(logits_unl, logits_fake, real_target_);
-        Tensor loss_d = loss_lab + loss_unl * unlabelled_weight_;
-        if (hist_d_) loss_d = loss_d + hist_d_->penalty(lambda_hist_);
-        opt_d_->zero_grad();
-        loss_d.backward();
-        opt_d_->step();
-        ema_step();
-        if (hist_d_) hist_d_->update();
+        Tensor loss_d = step_d(loss_lab + loss_unl * unlabelled_weight_);
 
         // G: feature matching on D's last hidden layer, a fresh z as OpenAI's gen_dat.
         Tensor f_real;
@@ -388,17 +382,23 @@ public:
     }
 
 private:
+    // One update of D on `loss` (plus the historical-averaging penalty, if on), then of its
+    // weight average; returns the loss minimized.
+    Tensor step_d(Tensor loss) {
+        if (hist_d_) loss = loss + hist_d_->penalty(lambda_hist_);
+        opt_d_->zero_grad();
+        loss.backward();
+        opt_d_->step();
+        ema_step();
+        if (hist_d_) hist_d_->update();
+        return loss;
+    }
+
     // The baseline's step: D's cross-entropy on the labelled batch (its noise on), nothing else.
     Scalars supervised_step(const nn::Batch& lab) {
         Tensor logits_lab = d_->forward(lab.x);
         Tensor loss_lab = supervised_loss(logits_lab, lab.labels);
-        Tensor loss_d = loss_lab;
-        if (hist_d_) loss_d = loss_d + hist_d_->penalty(lambda_hist_);
-        opt_d_->zero_grad();
-        loss_d.backward();
-        opt_d_->step();
-        ema_step();
-        if (hist_d_) hist_d_->update();
+        Tensor loss_d = step_d(loss_lab);
         NoGradGuard ng;
         return {{"loss_d", loss_d.item<double>()},
                 {"loss_lab", loss_lab.item<double>()},
