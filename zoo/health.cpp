@@ -41,8 +41,35 @@ std::string fmt(double v) {
 
 }  // namespace
 
+// "--a, --b" for the keys among `wanted` the model has (all of them if `keys` is empty).
+std::string HealthMonitor::flags(std::initializer_list<const char*> wanted) const {
+    std::string out;
+    for (const char* k : wanted) {
+        if (!options.keys.empty() && !options.keys.count(k)) continue;
+        std::string flag = std::string("--") + k;
+        std::replace(flag.begin(), flag.end(), '_', '-');
+        out += (out.empty() ? "" : ", ") + flag;
+    }
+    return out;
+}
+
+// The usual ways to weaken a D that wins, in the flags of this model.
+std::string HealthMonitor::weaken_d() const {
+    std::vector<std::string> ways;
+    if (auto f = flags({"lr_d", "ndf", "n_critic"}); !f.empty()) ways.push_back("lower " + f);
+    if (auto f = flags({"instance_noise"}); !f.empty()) ways.push_back("add " + f);
+    if (auto f = flags({"real_label", "label_flip", "one_sided_smoothing", "real_target"});
+        !f.empty())
+        ways.push_back("soften D's targets (" + f + ")");
+    if (auto f = flags({"spectral_norm"}); !f.empty()) ways.push_back("use " + f + " d");
+    std::string out = "Weaken D";
+    for (size_t i = 0; i < ways.size(); ++i) out += (i ? ", " : ": ") + ways[i];
+    return out;
+}
+
 HealthOptions health_options_from(const Json& c) {
     HealthOptions o;
+    for (auto& item : c.items()) o.keys.insert(item.key());
     o.window = c.value("health_window", o.window);
     const std::string loss = c.value("loss", std::string("ns"));
     // The wgan critics' loss is unbounded below; d_real / d_fake are probabilities for the
@@ -73,10 +100,11 @@ std::vector<HealthWarning> HealthMonitor::observe(int64_t step, const Scalars& s
     };
     for (auto& [k, v] : s) {
         if (!std::isfinite(v)) {
-            report("non_finite",
-                   k + " is " + fmt(v) +
-                       ": lower the learning rate, use a "
-                       "gradient penalty (--reg gp) or spectral normalization, check the data");
+            std::string fixes = "lower the learning rate";
+            if (auto f = flags({"reg"}); !f.empty())
+                fixes += ", use a gradient penalty (" + f + " gp)";
+            if (auto f = flags({"spectral_norm"}); !f.empty()) fixes += ", use " + f;
+            report("non_finite", k + " is " + fmt(v) + ": " + fixes + ", check the data");
             continue;
         }
         auto& h = history_[k];
@@ -93,28 +121,29 @@ std::vector<HealthWarning> HealthMonitor::observe(int64_t step, const Scalars& s
     if (auto* d = full("loss_d")) {
         const double m = mean_of(*d), sd = std_of(*d);
         if (options.loss_floor_zero && m < kCollapsedDLoss)
-            report("d_loss_collapse",
-                   "D loss collapsed toward 0 (mean " + fmt(m) + over +
-                       "): D wins outright. "
-                       "Weaken D (lower --lr-d, --ndf, --n-critic), add --instance-noise, soft or "
-                       "flipped labels, or spectral normalization");
+            report("d_loss_collapse", "D loss collapsed toward 0 (mean " + fmt(m) + over +
+                                          "): D wins outright. " + weaken_d());
         const double limit =
             options.loss_floor_zero ? kMaxLossStd : std::max(kMaxLossStd, std::abs(m));
         if (sd > limit)
             report("loss_variance",
                    "D loss varies wildly (std " + fmt(sd) + ", mean " + fmt(m) + over +
                        "): training is unstable. Lower the learning rates, use Adam with "
-                       "beta1 0.5, or a gradient penalty");
+                       "--beta1 0.5" +
+                       (flags({"reg"}).empty() ? "" : ", or a gradient penalty (--reg gp)"));
     }
     for (const char* net : {"d", "g"}) {
         const std::string key = std::string("grad_norm_") + net;
         if (auto* g = full(key.c_str())) {
             const double med = median_of(*g);
             if (med > kMaxGradNorm)
-                report(key, std::string(net[0] == 'd' ? "D" : "G") + "'s gradient norm is " +
-                                fmt(med) + " (median" + over + ", above " + fmt(kMaxGradNorm) +
-                                "): lower the learning rate, add "
-                                "normalization or a gradient penalty (--reg gp / r1)");
+                report(key,
+                       std::string(net[0] == 'd' ? "D" : "G") + "'s gradient norm is " + fmt(med) +
+                           " (median" + over + ", above " + fmt(kMaxGradNorm) +
+                           "): lower the learning rate" +
+                           (flags({"reg"}).empty()
+                                ? std::string()
+                                : ", add normalization or a gradient penalty (--reg gp / r1)"));
         }
     }
     if (options.probabilities)
@@ -124,8 +153,11 @@ std::vector<HealthWarning> HealthMonitor::observe(int64_t step, const Scalars& s
                 if (r > kSaturatedReal && f < kSaturatedFake)
                     report("d_saturated",
                            "D saturates: D(x) " + fmt(r) + ", D(G(z)) " + fmt(f) + over +
-                               ", so G's gradient vanishes. Keep the non-saturating G loss, "
-                               "weaken D, add --instance-noise or label smoothing");
+                               ", so G's gradient vanishes. " +
+                               (flags({"loss"}).empty()
+                                    ? std::string()
+                                    : "Keep the non-saturating G loss (--loss ns). ") +
+                               weaken_d());
             }
     return out;
 }

@@ -16,6 +16,7 @@
 // exactly what the uninterrupted run would. docs/MODELS.md lists the symptoms and remedies.
 #include <deque>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,8 +34,11 @@ struct HealthOptions {
     int64_t window = 100;         // steps per window (≥ 2)
     bool loss_floor_zero = true;  // D's loss is ≥ 0 and 0 means D wins (not the wgan critics)
     bool probabilities = true;    // d_real / d_fake are D's probabilities (the logit losses)
+    // The config keys of the run's model: a remedy names only the flags it has (empty: all).
+    std::set<std::string> keys = {};
 };
-// The options for a run's config: health_window, and the loss (config "loss", if any).
+// The options for a run's config: health_window, the loss (config "loss", if any) and the
+// config's keys.
 HealthOptions health_options_from(const Json& config);
 
 class HealthMonitor {
@@ -50,6 +54,8 @@ private:
     // Whether `symptom` may be reported at `step` (not reported in the last window); if so it
     // is recorded as reported.
     bool fresh(const std::string& symptom, int64_t step);
+    std::string flags(std::initializer_list<const char*> wanted) const;
+    std::string weaken_d() const;
     std::map<std::string, std::deque<double>> history_;  // the last `window` values per scalar
     std::map<std::string, int64_t> last_reported_;       // symptom → step
 };

@@ -108,6 +108,35 @@ TEST_CASE(
     CHECK(health_options_from(Json{{"loss", "lsgan"}}).loss_floor_zero == true);
 }
 
+// A remedy that names a flag the model refuses ("--ndf is not a flag of model 'improved_gan'")
+// would send the user in a circle: each names only flags in the run's config.
+TEST_CASE("health: the remedies name only flags of the run's model") {
+    auto collapse_message = [](const std::string& model) {
+        Json c = default_config(model);
+        c["health_window"] = 20;
+        HealthMonitor m(health_options_from(c));
+        auto collapsed = [](int64_t t) {
+            Scalars s = healthy(t);
+            s["loss_d"] = 0.01;
+            return s;
+        };
+        const auto ws = feed(m, 1, 20, collapsed);
+        REQUIRE(ws.size() >= 1);
+        CHECK(ws[0].symptom == "d_loss_collapse");
+        return ws[0].message;
+    };
+    using zg::testing::contains;
+    const std::string dcgan = collapse_message("dcgan");
+    for (const char* flag :
+         {"--lr-d", "--ndf", "--n-critic", "--instance-noise", "--label-flip", "--spectral-norm"})
+        CHECK_MESSAGE(contains(dcgan, flag), flag);
+    const std::string improved = collapse_message("improved_gan");
+    CHECK(contains(improved, "--lr-d"));
+    CHECK(contains(improved, "--real-target"));
+    for (const char* flag : {"--ndf", "--n-critic", "--instance-noise", "--spectral-norm"})
+        CHECK_MESSAGE(!contains(improved, flag), flag);
+}
+
 TEST_CASE("health: the state round trip continues exactly") {
     auto stream = [](int64_t t) {
         Scalars s = healthy(t);
