@@ -6,11 +6,13 @@
 #include <map>
 
 #include "tools/commands.h"
+#include "zoo/flag.h"
 #include "zoo/trainer.h"
 
 namespace zg::tools {
 
 namespace fs = std::filesystem;
+using zoo::flag_of;
 using zoo::Json;
 
 namespace {
@@ -54,13 +56,6 @@ const std::map<std::string, std::string>& help_texts() {
         {"batch_size", "Mini-batch size"},
     };
     return h;
-}
-
-std::string flag_of(const std::string& key) {
-    std::string f = "--" + key;
-    for (char& ch : f)
-        if (ch == '_') ch = '-';
-    return f;
 }
 
 // The value of a flag's text, typed like the default it replaces. A switch (boolean default)

@@ -6,6 +6,7 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "zoo/flag.h"
 
 namespace zg::zoo {
 
@@ -114,13 +115,6 @@ const Json& value(const Json& c, const std::string& key) {
     return c.contains(key) ? c.at(key) : defaults_table().at(key);
 }
 
-std::string flag(const std::string& key) {
-    std::string f = "--" + key;
-    for (char& ch : f)
-        if (ch == '_') ch = '-';
-    return f;
-}
-
 double number(const std::string& text, const std::string& key) {
     size_t used = 0;
     double v = std::numeric_limits<double>::quiet_NaN();
@@ -129,7 +123,7 @@ double number(const std::string& text, const std::string& key) {
     } catch (const std::exception&) {
         used = 0;
     }
-    ZG_CHECK(used == text.size() && used > 0 && std::isfinite(v), flag(key),
+    ZG_CHECK(used == text.size() && used > 0 && std::isfinite(v), flag_of(key),
              ": expected a number, got '", text, "'");
     return v;
 }
@@ -143,7 +137,7 @@ std::array<double, 2> label_range(const Json& c, const std::string& key) {
         return {v, v};
     }
     const double a = number(text.substr(0, comma), key), b = number(text.substr(comma + 1), key);
-    ZG_CHECK(a <= b, flag(key), ": the range a,b needs a <= b, got '", text, "'");
+    ZG_CHECK(a <= b, flag_of(key), ": the range a,b needs a <= b, got '", text, "'");
     return {a, b};
 }
 
@@ -161,7 +155,7 @@ std::string one_of(const Json& c, const std::string& key,
         if (v == n) return v;
         known += std::string(known.empty() ? "" : ", ") + n;
     }
-    throw Error(flag(key) + ": unknown value '" + v + "'; choose one of " + known);
+    throw Error(flag_of(key) + ": unknown value '" + v + "'; choose one of " + known);
 }
 
 bool is_logit_loss(Loss l) {

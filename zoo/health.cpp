@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "zoo/flag.h"
+
 namespace zg::zoo {
 
 namespace {
@@ -41,15 +43,16 @@ std::string fmt(double v) {
 
 }  // namespace
 
-// "--a, --b" for the keys among `wanted` the model has (all of them if `keys` is empty).
+// Whether the run's model takes `key` (every key does when `keys` is empty).
+bool HealthMonitor::has_flag(const char* key) const {
+    return options.keys.empty() || options.keys.count(key);
+}
+
+// "--a, --b" for the keys among `wanted` the model has.
 std::string HealthMonitor::flags(std::initializer_list<const char*> wanted) const {
     std::string out;
-    for (const char* k : wanted) {
-        if (!options.keys.empty() && !options.keys.count(k)) continue;
-        std::string flag = std::string("--") + k;
-        std::replace(flag.begin(), flag.end(), '_', '-');
-        out += (out.empty() ? "" : ", ") + flag;
-    }
+    for (const char* k : wanted)
+        if (has_flag(k)) out += (out.empty() ? "" : ", ") + flag_of(k);
     return out;
 }
 
@@ -57,11 +60,11 @@ std::string HealthMonitor::flags(std::initializer_list<const char*> wanted) cons
 std::string HealthMonitor::weaken_d() const {
     std::vector<std::string> ways;
     if (auto f = flags({"lr_d", "ndf", "n_critic"}); !f.empty()) ways.push_back("lower " + f);
-    if (auto f = flags({"instance_noise"}); !f.empty()) ways.push_back("add " + f);
+    if (has_flag("instance_noise")) ways.push_back("add --instance-noise");
     if (auto f = flags({"real_label", "label_flip", "one_sided_smoothing", "real_target"});
         !f.empty())
         ways.push_back("soften D's targets (" + f + ")");
-    if (auto f = flags({"spectral_norm"}); !f.empty()) ways.push_back("use " + f + " d");
+    if (has_flag("spectral_norm")) ways.push_back("use --spectral-norm d");
     std::string out = "Weaken D";
     for (size_t i = 0; i < ways.size(); ++i) out += (i ? ", " : ": ") + ways[i];
     return out;
@@ -101,9 +104,8 @@ std::vector<HealthWarning> HealthMonitor::observe(int64_t step, const Scalars& s
     for (auto& [k, v] : s) {
         if (!std::isfinite(v)) {
             std::string fixes = "lower the learning rate";
-            if (auto f = flags({"reg"}); !f.empty())
-                fixes += ", use a gradient penalty (" + f + " gp)";
-            if (auto f = flags({"spectral_norm"}); !f.empty()) fixes += ", use " + f;
+            if (has_flag("reg")) fixes += ", use a gradient penalty (--reg gp)";
+            if (has_flag("spectral_norm")) fixes += ", use --spectral-norm";
             report("non_finite", k + " is " + fmt(v) + ": " + fixes + ", check the data");
             continue;
         }
@@ -130,20 +132,19 @@ std::vector<HealthWarning> HealthMonitor::observe(int64_t step, const Scalars& s
                    "D loss varies wildly (std " + fmt(sd) + ", mean " + fmt(m) + over +
                        "): training is unstable. Lower the learning rates, use Adam with "
                        "--beta1 0.5" +
-                       (flags({"reg"}).empty() ? "" : ", or a gradient penalty (--reg gp)"));
+                       (has_flag("reg") ? ", or a gradient penalty (--reg gp)" : ""));
     }
     for (const char* net : {"d", "g"}) {
         const std::string key = std::string("grad_norm_") + net;
         if (auto* g = full(key.c_str())) {
             const double med = median_of(*g);
             if (med > kMaxGradNorm)
-                report(key,
-                       std::string(net[0] == 'd' ? "D" : "G") + "'s gradient norm is " + fmt(med) +
-                           " (median" + over + ", above " + fmt(kMaxGradNorm) +
-                           "): lower the learning rate" +
-                           (flags({"reg"}).empty()
-                                ? std::string()
-                                : ", add normalization or a gradient penalty (--reg gp / r1)"));
+                report(key, std::string(net[0] == 'd' ? "D" : "G") + "'s gradient norm is " +
+                                fmt(med) + " (median" + over + ", above " + fmt(kMaxGradNorm) +
+                                "): lower the learning rate" +
+                                (has_flag("reg")
+                                     ? ", add normalization or a gradient penalty (--reg gp / r1)"
+                                     : ""));
         }
     }
     if (options.probabilities)
@@ -154,9 +155,8 @@ std::vector<HealthWarning> HealthMonitor::observe(int64_t step, const Scalars& s
                     report("d_saturated",
                            "D saturates: D(x) " + fmt(r) + ", D(G(z)) " + fmt(f) + over +
                                ", so G's gradient vanishes. " +
-                               (flags({"loss"}).empty()
-                                    ? std::string()
-                                    : "Keep the non-saturating G loss (--loss ns). ") +
+                               (has_flag("loss") ? "Keep the non-saturating G loss (--loss ns). "
+                                                 : "") +
                                weaken_d());
             }
     return out;

@@ -54,6 +54,7 @@ private:
     // Whether `symptom` may be reported at `step` (not reported in the last window); if so it
     // is recorded as reported.
     bool fresh(const std::string& symptom, int64_t step);
+    bool has_flag(const char* key) const;
     std::string flags(std::initializer_list<const char*> wanted) const;
     std::string weaken_d() const;
     std::map<std::string, std::deque<double>> history_;  // the last `window` values per scalar
