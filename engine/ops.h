@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "engine/autograd.h"
-#include "engine/backend.h"
+#include "engine/backend/backend.h"
 #include "engine/rng.h"
 #include "engine/tensor.h"
 
@@ -128,7 +128,7 @@ Tensor upsample_bilinear2d(const Tensor& x, int64_t oh, int64_t ow);
 Tensor pixel_shuffle(const Tensor& x, int64_t r);    // [N, C·r², H, W] → [N, C, H·r, W·r]
 Tensor pixel_unshuffle(const Tensor& x, int64_t r);  // the inverse
 // Zeroes each element with probability p and scales the rest by 1/(1−p) (when training).
-Tensor dropout(const Tensor& x, double p, bool training = true, Generator* gen = nullptr);
+Tensor dropout(const Tensor& x, double p, bool training = true, Rng* gen = nullptr);
 
 // ---- normalization (ops/norm.cpp) ----
 // [1, C, 1, …, 1] of the given rank: per-channel values broadcast against [N, C, *].

@@ -31,7 +31,7 @@ Block block(uint64_t seed, uint64_t index) {
 // outputs written to out[b*L .. b*L+L), truncated at n. Each block depends only on (seed, index),
 // so any thread may compute it and the result is the same for every thread count.
 template <size_t L, class T, class F>
-void fill_blocks(T* out, size_t n, Generator& gen, F lanes) {
+void fill_blocks(T* out, size_t n, Rng& gen, F lanes) {
     const uint64_t seed = gen.seed();
     const uint64_t nblocks = (n + L - 1) / L;
     const uint64_t first = gen.reserve(nblocks);
@@ -93,44 +93,44 @@ std::array<uint32_t, 4> philox4x32(std::array<uint32_t, 4> c, std::array<uint32_
     return c;
 }
 
-Generator::Generator(uint64_t seed) : st_{seed, 0} {}
+Rng::Rng(uint64_t seed) : st_{seed, 0} {}
 
-void Generator::manual_seed(uint64_t seed) {
+void Rng::manual_seed(uint64_t seed) {
     std::lock_guard lock(mu_);
     st_ = {seed, 0};
 }
 
-RngState Generator::state() const {
+RngState Rng::state() const {
     std::lock_guard lock(mu_);
     return st_;
 }
 
-void Generator::set_state(RngState s) {
+void Rng::set_state(RngState s) {
     std::lock_guard lock(mu_);
     st_ = s;
 }
 
-uint64_t Generator::seed() const {
+uint64_t Rng::seed() const {
     std::lock_guard lock(mu_);
     return st_.seed;
 }
 
-uint64_t Generator::reserve(uint64_t blocks) {
+uint64_t Rng::reserve(uint64_t blocks) {
     std::lock_guard lock(mu_);
     const uint64_t first = st_.offset;
     st_.offset += blocks;
     return first;
 }
 
-Generator& default_generator() {
-    static Generator gen(0);
+Rng& default_rng() {
+    static Rng gen(0);
     return gen;
 }
 
 // x = lo + (hi - lo) u. In floating point this can round up to hi (e.g. [0.5, 1) with
 // u = 1 - 2^-24 gives 1 - 2^-25, which rounds to 1.0f), so clamp to the largest value below hi.
 template <class T>
-void fill_uniform(T* out, size_t n, Generator& gen, T lo, T hi) {
+void fill_uniform(T* out, size_t n, Rng& gen, T lo, T hi) {
     const T top = std::nextafter(hi, lo);
     fill_blocks<kLanes<T>>(out, n, gen, [=](const Block& w) {
         auto u = units<T>(w);
@@ -143,7 +143,7 @@ void fill_uniform(T* out, size_t n, Generator& gen, T lo, T hi) {
 // theta = 2 pi u2, both r cos(theta) and r sin(theta) are independent N(0, 1). We take
 // u1 = 1 - u so that ln never sees 0. Each pair of uniforms gives two normals.
 template <class T>
-void fill_normal(T* out, size_t n, Generator& gen, T mean, T sd) {
+void fill_normal(T* out, size_t n, Rng& gen, T mean, T sd) {
     fill_blocks<kLanes<T>>(out, n, gen, [=](const Block& w) {
         auto u = units<T>(w);
         for (size_t k = 0; k < u.size(); k += 2) {
@@ -158,7 +158,7 @@ void fill_normal(T* out, size_t n, Generator& gen, T mean, T sd) {
 
 // x = [u < p]: P(u < p) = p for u uniform on [0, 1); p <= 0 never fires, p >= 1 always does.
 template <class T>
-void fill_bernoulli(T* out, size_t n, Generator& gen, T p) {
+void fill_bernoulli(T* out, size_t n, Rng& gen, T p) {
     fill_blocks<kLanes<T>>(out, n, gen, [=](const Block& w) {
         auto u = units<T>(w);
         for (T& x : u) x = x < p ? T(1) : T(0);
@@ -167,7 +167,7 @@ void fill_bernoulli(T* out, size_t n, Generator& gen, T p) {
 }
 
 // x = low + below(w, high - low), one 32-bit word per output.
-void fill_randint(int32_t* out, size_t n, Generator& gen, int32_t low, int32_t high) {
+void fill_randint(int32_t* out, size_t n, Rng& gen, int32_t low, int32_t high) {
     if (high <= low)
         throw Error("randint: need low < high, got [" + std::to_string(low) + ", " +
                     std::to_string(high) + ")");
@@ -182,7 +182,7 @@ void fill_randint(int32_t* out, size_t n, Generator& gen, int32_t low, int32_t h
 // Fisher-Yates: for i = n-1 down to 1, swap out[i] with out[j], j uniform in [0, i]. The swaps
 // are sequential, but j comes from block first + i, so the stream consumed (n blocks) and the
 // permutation depend only on the generator state.
-void fill_randperm(int32_t* out, size_t n, Generator& gen) {
+void fill_randperm(int32_t* out, size_t n, Rng& gen) {
     if (n > size_t(INT32_MAX)) throw Error("randperm: n = " + std::to_string(n) + " exceeds int32");
     const uint64_t seed = gen.seed();
     const uint64_t first = gen.reserve(n);
@@ -193,11 +193,11 @@ void fill_randperm(int32_t* out, size_t n, Generator& gen) {
     }
 }
 
-template void fill_uniform<float>(float*, size_t, Generator&, float, float);
-template void fill_uniform<double>(double*, size_t, Generator&, double, double);
-template void fill_normal<float>(float*, size_t, Generator&, float, float);
-template void fill_normal<double>(double*, size_t, Generator&, double, double);
-template void fill_bernoulli<float>(float*, size_t, Generator&, float);
-template void fill_bernoulli<double>(double*, size_t, Generator&, double);
+template void fill_uniform<float>(float*, size_t, Rng&, float, float);
+template void fill_uniform<double>(double*, size_t, Rng&, double, double);
+template void fill_normal<float>(float*, size_t, Rng&, float, float);
+template void fill_normal<double>(double*, size_t, Rng&, double, double);
+template void fill_bernoulli<float>(float*, size_t, Rng&, float);
+template void fill_bernoulli<double>(double*, size_t, Rng&, double);
 
 }  // namespace zg

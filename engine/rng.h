@@ -8,7 +8,7 @@
 // as 1, 2, 3", SC'11). A counter-based generator has no sequential state to advance: block b of
 // the stream is the pure function philox(counter = b, key = seed). So a fill can hand any block
 // to any thread and the result is bit-identical for every thread count and schedule; the only
-// shared state is "next unused block", which a Generator hands out under a mutex.
+// shared state is "next unused block", which an Rng hands out under a mutex.
 
 namespace zg {
 
@@ -22,9 +22,11 @@ struct RngState {
     uint64_t offset = 0;
 };
 
-class Generator {
+// The project's random-number generator (PyTorch calls its equivalent torch.Generator; in a GAN
+// codebase "generator" means G, so here the stream is an Rng and G is always a network).
+class Rng {
 public:
-    explicit Generator(uint64_t seed = 0);
+    explicit Rng(uint64_t seed = 0);
     void manual_seed(uint64_t seed);  // resets offset to 0
     RngState state() const;
     void set_state(RngState s);
@@ -37,7 +39,7 @@ private:
     mutable std::mutex mu_;
     RngState st_;
 };
-Generator& default_generator();  // global, seeded with 0 at start-up; users call manual_seed
+Rng& default_rng();  // global, seeded with 0 at start-up; users call manual_seed
 
 // Raw fills: element i comes from block (first_block + i / L) lane (i % L), so results do not
 // depend on the thread count. Each function reserves ceil(n / L) blocks from `gen` itself and
@@ -48,13 +50,13 @@ Generator& default_generator();  // global, seeded with 0 at start-up; users cal
 //   randint:            4;   randperm: one block per swap.
 // Re-seeding a generator while another thread fills from it is not supported.
 template <class T>
-void fill_uniform(T* out, size_t n, Generator& gen, T lo, T hi);  // [lo, hi), needs lo < hi
+void fill_uniform(T* out, size_t n, Rng& gen, T lo, T hi);  // [lo, hi), needs lo < hi
 template <class T>
-void fill_normal(T* out, size_t n, Generator& gen, T mean, T std);  // Box-Muller
+void fill_normal(T* out, size_t n, Rng& gen, T mean, T std);  // Box-Muller
 template <class T>
-void fill_bernoulli(T* out, size_t n, Generator& gen, T p);  // 1 with prob p else 0
+void fill_bernoulli(T* out, size_t n, Rng& gen, T p);  // 1 with prob p else 0
 // Uniform on [low, high); throws zg::Error if high <= low.
-void fill_randint(int32_t* out, size_t n, Generator& gen, int32_t low, int32_t high);
-void fill_randperm(int32_t* out, size_t n, Generator& gen);  // Fisher-Yates, deterministic
+void fill_randint(int32_t* out, size_t n, Rng& gen, int32_t low, int32_t high);
+void fill_randperm(int32_t* out, size_t n, Rng& gen);  // Fisher-Yates, deterministic
 
 }  // namespace zg

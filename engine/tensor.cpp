@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "engine/autograd.h"
-#include "engine/backend.h"
+#include "engine/backend/backend.h"
 #include "engine/ops.h"
 
 namespace zg {

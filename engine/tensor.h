@@ -18,7 +18,7 @@ Shape contiguous_strides(const Shape& s);
 
 struct Node;
 class Tensor;
-class Generator;
+class Rng;
 
 // What a Tensor handle points at: a view (shape, strides, offset, all in elements) into a
 // Storage, plus the autograd fields. Copying a Tensor copies the handle, never the data.
@@ -125,14 +125,14 @@ Tensor tensor(std::initializer_list<float> values);  // 1-D float32, for tests a
 
 // Random tensors draw from the project's Philox generator (engine/rng.h); `gen` null means the
 // global generator. Same seed, same numbers, whatever the thread count.
-Tensor rand(const Shape& shape, Generator* gen = nullptr, DType dtype = DType::f32);  // U[0,1)
-Tensor randn(const Shape& shape, Generator* gen = nullptr, DType dtype = DType::f32);
-Tensor uniform(const Shape& shape, double lo, double hi, Generator* gen = nullptr,
+Tensor rand(const Shape& shape, Rng* gen = nullptr, DType dtype = DType::f32);  // U[0,1)
+Tensor randn(const Shape& shape, Rng* gen = nullptr, DType dtype = DType::f32);
+Tensor uniform(const Shape& shape, double lo, double hi, Rng* gen = nullptr,
                DType dtype = DType::f32);
-Tensor normal(const Shape& shape, double mean, double std, Generator* gen = nullptr,
+Tensor normal(const Shape& shape, double mean, double std, Rng* gen = nullptr,
               DType dtype = DType::f32);
-Tensor bernoulli(const Shape& shape, double p, Generator* gen = nullptr, DType dtype = DType::f32);
-Tensor randint(int32_t low, int32_t high, const Shape& shape, Generator* gen = nullptr);
-Tensor randperm(int64_t n, Generator* gen = nullptr);
+Tensor bernoulli(const Shape& shape, double p, Rng* gen = nullptr, DType dtype = DType::f32);
+Tensor randint(int32_t low, int32_t high, const Shape& shape, Rng* gen = nullptr);
+Tensor randperm(int64_t n, Rng* gen = nullptr);
 
 }  // namespace zg

@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "engine/safetensors.h"
+#include "engine/io/safetensors.h"
 
 namespace zg::nn {
 
@@ -84,7 +84,7 @@ Checkpoint& Checkpoint::set_counter(const std::string& name, int64_t value) {
     return *this;
 }
 
-Checkpoint& Checkpoint::set_rng(const std::string& name, const Generator& gen) {
+Checkpoint& Checkpoint::set_rng(const std::string& name, const Rng& gen) {
     return set_rng(name, gen.state());
 }
 
@@ -253,7 +253,7 @@ void Checkpoint::restore_ema(const std::string& name, EMA& ema) const {
     }
 }
 
-void Checkpoint::restore_rng(const std::string& name, Generator& gen) const {
+void Checkpoint::restore_rng(const std::string& name, Rng& gen) const {
     gen.set_state(rng(name));
 }
 

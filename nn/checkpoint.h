@@ -6,13 +6,13 @@
 //   ck.add_module("G", *g).add_module("D", *d);
 //   ck.add_optimizer("opt_G", opt_g).add_ema("ema", ema);
 //   ck.set_json("config", config).set_counter("step", step);
-//   ck.set_rng("global", zg::default_generator());
+//   ck.set_rng("global", zg::default_rng());
 //   ck.save(dir + "/last.safetensors");        // atomic: the old file or the new, never torn
 //
 //   auto ck = nn::Checkpoint::load(path);
 //   ck.restore_module("G", *g);
 //   ck.restore_optimizer("opt_G", opt_g);
-//   ck.restore_rng("global", zg::default_generator());
+//   ck.restore_rng("global", zg::default_rng());
 //   int64_t step = ck.counter("step");
 //
 // The file is plain safetensors, so it opens in Python (safetensors.safe_open):
@@ -24,7 +24,7 @@
 //     "optimizer/<name>" the optimizer's hyper-parameter JSON (OptimizerState::json)
 //     "json/<name>"      a JSON blob ("json/config", a replay buffer's bookkeeping, ...)
 //     "counter/<name>"   a decimal integer ("counter/step": "12000")
-//     "rng/<name>"       JSON {"seed": ..., "offset": ...} of a Generator (engine/rng.h)
+//     "rng/<name>"       JSON {"seed": ..., "offset": ...} of an Rng (engine/rng.h)
 //
 // A Checkpoint is a snapshot: add_* copies the values at the time of the call, so training on
 // afterwards does not change what save() writes (and a loaded one can be kept in memory, e.g.
@@ -36,9 +36,9 @@
 #include <vector>
 
 #include "engine/rng.h"
-#include "nn/ema.h"
 #include "nn/module.h"
-#include "nn/optim.h"
+#include "nn/optim/ema.h"
+#include "nn/optim/optimizers.h"
 
 namespace zg::nn {
 
@@ -54,7 +54,7 @@ public:
     Checkpoint& add_state(const std::string& name, const StateDict& tensors);
     Checkpoint& set_json(const std::string& name, const nlohmann::json& value);
     Checkpoint& set_counter(const std::string& name, int64_t value);
-    Checkpoint& set_rng(const std::string& name, const Generator& gen);
+    Checkpoint& set_rng(const std::string& name, const Rng& gen);
     Checkpoint& set_rng(const std::string& name, RngState state);
 
     // Writes the file atomically (save_safetensors: a .tmp file, fsync, rename).
@@ -69,7 +69,7 @@ public:
     void restore_optimizer(const std::string& name, Optimizer& opt) const;
     // Loads an EMA (or module) state dict into ema.
     void restore_ema(const std::string& name, EMA& ema) const;
-    void restore_rng(const std::string& name, Generator& gen) const;
+    void restore_rng(const std::string& name, Rng& gen) const;
 
     // ---- reading ----
     const StateDict& state(const std::string& name) const;

@@ -38,34 +38,34 @@ Tensor& ones_(Tensor& t) {
 Tensor& constant_(Tensor& t, double value) {
     return assign(t, full({}, value, t.dtype()));
 }
-Tensor& uniform_(Tensor& t, double lo, double hi, Generator* gen) {
+Tensor& uniform_(Tensor& t, double lo, double hi, Rng* gen) {
     return assign(t, uniform(t.shape(), lo, hi, gen, t.dtype()));
 }
-Tensor& normal_(Tensor& t, double mean, double std, Generator* gen) {
+Tensor& normal_(Tensor& t, double mean, double std, Rng* gen) {
     return assign(t, normal(t.shape(), mean, std, gen, t.dtype()));
 }
-Tensor& dcgan_normal_(Tensor& t, Generator* gen) {
+Tensor& dcgan_normal_(Tensor& t, Rng* gen) {
     return normal_(t, 0.0, 0.02, gen);
 }
 
-Tensor& xavier_uniform_(Tensor& t, double g, Generator* gen) {
+Tensor& xavier_uniform_(Tensor& t, double g, Rng* gen) {
     auto [in, out] = fans(t);
     const double a = g * std::sqrt(6.0 / double(in + out));
     return uniform_(t, -a, a, gen);
 }
-Tensor& xavier_normal_(Tensor& t, double g, Generator* gen) {
+Tensor& xavier_normal_(Tensor& t, double g, Rng* gen) {
     auto [in, out] = fans(t);
     return normal_(t, 0.0, g * std::sqrt(2.0 / double(in + out)), gen);
 }
-Tensor& kaiming_uniform_(Tensor& t, double slope, const std::string& nl, Generator* gen) {
+Tensor& kaiming_uniform_(Tensor& t, double slope, const std::string& nl, Rng* gen) {
     const double bound = gain(nl, slope) * std::sqrt(3.0 / double(fans(t).first));
     return uniform_(t, -bound, bound, gen);
 }
-Tensor& kaiming_normal_(Tensor& t, double slope, const std::string& nl, Generator* gen) {
+Tensor& kaiming_normal_(Tensor& t, double slope, const std::string& nl, Rng* gen) {
     return normal_(t, 0.0, gain(nl, slope) / std::sqrt(double(fans(t).first)), gen);
 }
 
-Tensor& orthogonal_(Tensor& t, double g, Generator* gen) {
+Tensor& orthogonal_(Tensor& t, double g, Rng* gen) {
     ZG_CHECK(t.dim() >= 2, "orthogonal_: need 2 or more dims, got ", shape_str(t.shape()));
     const int64_t rows = t.size(0), cols = t.numel() / rows;
     // Gram-Schmidt on the rows (or columns, whichever are fewer) of a Gaussian matrix, in

@@ -16,18 +16,18 @@ double gain(const std::string& nonlinearity, double slope = 0.01);
 Tensor& zeros_(Tensor& t);
 Tensor& ones_(Tensor& t);
 Tensor& constant_(Tensor& t, double value);
-Tensor& uniform_(Tensor& t, double lo, double hi, Generator* gen = nullptr);
-Tensor& normal_(Tensor& t, double mean, double std, Generator* gen = nullptr);
+Tensor& uniform_(Tensor& t, double lo, double hi, Rng* gen = nullptr);
+Tensor& normal_(Tensor& t, double mean, double std, Rng* gen = nullptr);
 // DCGAN (Radford et al.): N(0, 0.02) for conv weights, N(1, 0.02) for BatchNorm scales.
-Tensor& dcgan_normal_(Tensor& t, Generator* gen = nullptr);
-Tensor& xavier_uniform_(Tensor& t, double gain = 1.0, Generator* gen = nullptr);
-Tensor& xavier_normal_(Tensor& t, double gain = 1.0, Generator* gen = nullptr);
+Tensor& dcgan_normal_(Tensor& t, Rng* gen = nullptr);
+Tensor& xavier_uniform_(Tensor& t, double gain = 1.0, Rng* gen = nullptr);
+Tensor& xavier_normal_(Tensor& t, double gain = 1.0, Rng* gen = nullptr);
 // Kaiming/He: std = gain/√fan_in (fan_in mode), gain from the nonlinearity.
 Tensor& kaiming_uniform_(Tensor& t, double slope = 0.0,
-                         const std::string& nonlinearity = "leaky_relu", Generator* gen = nullptr);
+                         const std::string& nonlinearity = "leaky_relu", Rng* gen = nullptr);
 Tensor& kaiming_normal_(Tensor& t, double slope = 0.0,
-                        const std::string& nonlinearity = "leaky_relu", Generator* gen = nullptr);
+                        const std::string& nonlinearity = "leaky_relu", Rng* gen = nullptr);
 // A (semi-)orthogonal matrix from the QR decomposition of a Gaussian one, scaled by gain.
-Tensor& orthogonal_(Tensor& t, double gain = 1.0, Generator* gen = nullptr);
+Tensor& orthogonal_(Tensor& t, double gain = 1.0, Rng* gen = nullptr);
 
 }  // namespace zg::nn::init

@@ -17,8 +17,8 @@
 
 #include "engine/error.h"
 #include "engine/gradcheck.h"
+#include "engine/io/safetensors.h"
 #include "engine/ops.h"
-#include "engine/safetensors.h"
 
 namespace zg::testing {
 

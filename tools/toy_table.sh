@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The toy benchmark of docs/LOSSES.md: mlpgan on ring8 and grid25 under each loss, without and
 # with its usual regularizer, for a fixed number of steps and several seeds; each run's samples
-# are scored by `zoograd eval` (modes captured, fraction of high-quality samples, zoo/metrics.h).
+# are scored by `zoograd eval` (modes captured, fraction of high-quality samples, zoo/eval/metrics.h).
 #
 #   tools/toy_table.sh [ZOOGRAD] [OUT_DIR]     e.g. tools/toy_table.sh build/zoograd runs/toy
 #   env: STEPS (default 8000), SEEDS ("1 2 3"), N samples scored (2000), DATASETS ("ring8 grid25"),

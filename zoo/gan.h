@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "nn/checkpoint.h"
-#include "nn/data.h"
+#include "nn/data/dataset.h"
 
 namespace zg::zoo {
 
@@ -23,10 +23,10 @@ public:
     virtual nn::Module& generator() = 0;
     virtual nn::Module& discriminator() = 0;
     // Latent vectors for n samples (ganhacks 3: a spherical Gaussian by default).
-    virtual Tensor sample_z(int64_t n, Generator& gen) const = 0;
+    virtual Tensor sample_z(int64_t n, Rng& gen) const = 0;
     // One training step on a batch of real data; returns the scalars to log (loss_d, loss_g,
     // d_real, d_fake, ...). `rng` is the trainer's stream for everything random in the step.
-    virtual Scalars train_step(const nn::Batch& real, Generator& rng) = 0;
+    virtual Scalars train_step(const nn::Batch& real, Rng& rng) = 0;
     // Scalars measured on held-out data (e.g. a semi-supervised D's test accuracy); the trainer
     // logs them every --eval-every steps and at the end of training. Most models have none.
     virtual Scalars evaluate() { return {}; }
@@ -37,7 +37,7 @@ public:
     // the given classes (labels int32 [N], each in [0, num_classes())), which is what
     // `zoograd sample --class` uses. Unconditional models have 0 classes and no such latents.
     virtual int64_t num_classes() const { return 0; }
-    virtual Tensor sample_z_for(const Tensor& labels, Generator& gen) const {
+    virtual Tensor sample_z_for(const Tensor& labels, Rng& gen) const {
         (void)labels, (void)gen;
         throw Error("this model is unconditional: it cannot draw samples of a given class");
     }

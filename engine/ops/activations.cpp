@@ -3,7 +3,7 @@
 // ones express the derivative through their output or another op, so it differentiates again.
 #include <cmath>
 
-#include "engine/ops/kernels.h"
+#include "engine/ops/plumbing.h"
 
 namespace zg {
 

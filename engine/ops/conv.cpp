@@ -1,7 +1,7 @@
 // Convolutions as GEMMs over unrolled windows. Only im2col and col2im are new primitives (each
 // the other's adjoint); conv2d and conv_transpose2d are built from them and matmul, so their
 // gradients, and the gradients of those gradients (WGAN-GP, R1), follow from ops already checked.
-#include "engine/ops/kernels.h"
+#include "engine/ops/plumbing.h"
 
 namespace zg {
 

@@ -2,7 +2,7 @@
 // shape with sum_to. Every backward is built from these same ops, so it can be differentiated.
 #include <cmath>
 
-#include "engine/ops/kernels.h"
+#include "engine/ops/plumbing.h"
 
 namespace zg {
 

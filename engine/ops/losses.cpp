@@ -1,5 +1,5 @@
 // Losses, built from differentiable ops, so their gradients (and second derivatives) follow.
-#include "engine/ops/kernels.h"
+#include "engine/ops/plumbing.h"
 
 namespace zg {
 

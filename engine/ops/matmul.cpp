@@ -1,5 +1,5 @@
 // Matrix products: one batched GEMM per call, with transposed views passed as flags.
-#include "engine/ops/kernels.h"
+#include "engine/ops/plumbing.h"
 
 namespace zg {
 

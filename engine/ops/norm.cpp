@@ -2,7 +2,7 @@
 // fused backend kernel when nothing will differentiate it again (grad mode is off inside a
 // backward without create_graph), and the same formula in engine ops otherwise, so second
 // derivatives (gradient penalties through a normalized critic) work.
-#include "engine/ops/kernels.h"
+#include "engine/ops/plumbing.h"
 
 namespace zg {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/ops/kernels.h"
+#include "engine/ops/plumbing.h"
 
 namespace zg {
 

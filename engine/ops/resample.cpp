@@ -3,7 +3,7 @@
 // interpolation matrix, pixel shuffle is a permutation.
 #include <cmath>
 
-#include "engine/ops/kernels.h"
+#include "engine/ops/plumbing.h"
 
 namespace zg {
 
@@ -88,7 +88,7 @@ Tensor pixel_unshuffle(const Tensor& x, int64_t r) {
 }
 
 // y = x · m / (1 − p) with m ~ Bernoulli(1 − p): the expected value of y is x.
-Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
+Tensor dropout(const Tensor& x, double p, bool training, Rng* gen) {
     ZG_CHECK(p >= 0.0 && p <= 1.0, "dropout: probability must be in [0, 1], got ", p);
     if (!training || p == 0.0) return x;
     if (p == 1.0) return x * 0.0;

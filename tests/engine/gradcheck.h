@@ -53,7 +53,7 @@ inline void expect_close(const std::vector<double>& got, const std::vector<doubl
 inline Tensor projected(const OpFn& f, const std::vector<Tensor>& xs, Tensor& v) {
     Tensor y = f(xs);
     if (!v.defined()) {
-        Generator g(1234);
+        Rng g(1234);
         v = randn(y.shape(), &g, y.dtype());
     }
     return sum(y * v.to(y.dtype()));
@@ -112,7 +112,7 @@ inline void check_second_order(const std::string& name, const OpFn& f,
     auto m_of = [&](bool create_graph) {
         auto g = grads_of(projected(f, xs, v), xs, create_graph);
         if (w.empty()) {
-            Generator gen(99);
+            Rng gen(99);
             for (const Tensor& gi : g) w.push_back(randn(gi.shape(), &gen, DType::f64));
         }
         Tensor m = zeros({}, DType::f64);
@@ -158,7 +158,7 @@ inline void check_op(const std::string& name, const OpFn& f, const std::vector<T
 // Random float64 test input; `away_from` keeps values at least `margin` from a kink (e.g. 0
 // for relu/abs), where finite differences are meaningless.
 inline Tensor test_input(const Shape& shape, uint64_t seed, double lo = -2.0, double hi = 2.0) {
-    Generator g(seed);
+    Rng g(seed);
     return uniform(shape, lo, hi, &g, DType::f64);
 }
 inline Tensor away_from_zero(const Tensor& x, double margin = 0.1) {

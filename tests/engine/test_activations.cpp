@@ -349,7 +349,7 @@ TEST_CASE("strided: activations on transposed and expanded views") {
 
 TEST_CASE("large tensors: activations past the OpenMP threshold match element-by-element math") {
     const int64_t n = 1 << 17;
-    Generator gen(3);
+    Rng gen(3);
     const Tensor x = uniform({n}, -8, 8, &gen, DType::f32);
     const auto vx = x.to_vector<float>();
     const auto r = relu(x).to_vector<float>(), lr = leaky_relu(x, 0.2).to_vector<float>();

@@ -8,7 +8,7 @@
 #include <set>
 #include <vector>
 
-#include "engine/allocator.h"
+#include "engine/backend/allocator.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
 
@@ -132,7 +132,7 @@ TEST_CASE("allocator: freed blocks are reused instead of asking the OS again") {
 }
 
 TEST_CASE("allocator: a repeated forward and backward allocates nothing new after warm-up") {
-    Generator gen(11);
+    Rng gen(11);
     Tensor w1 = randn({16, 8}, &gen).requires_grad_();
     Tensor w2 = randn({1, 16}, &gen).requires_grad_();
     Tensor x = randn({32, 8}, &gen);

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/allocator.h"
 #include "engine/autograd.h"
+#include "engine/backend/allocator.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
 #include "gradcheck.h"
@@ -482,7 +482,7 @@ Tensor gradient_penalty(const Critic& critic, const Tensor& x) {
 }  // namespace
 
 TEST_CASE("autograd: gradient penalty of an MLP critic matches finite differences (float64)") {
-    Generator gen(2024);
+    Rng gen(2024);
     Critic c;
     c.w1 = randn({5, 3}, &gen, DType::f64).requires_grad_();
     c.b1 = randn({5}, &gen, DType::f64).requires_grad_();
@@ -579,7 +579,7 @@ TEST_CASE("autograd: grad() with respect to the input skips weight gradients") {
     check_values(w.grad(), {2, 4, 6});
 
     // The input gradient of a linear critic is right whether or not the weights require grad.
-    Generator gen(5);
+    Rng gen(5);
     Tensor W = randn({4, 3}, &gen, DType::f64);
     Tensor b = randn({4}, &gen, DType::f64);
     Tensor xi = randn({2, 3}, &gen, DType::f64).requires_grad_();
@@ -619,7 +619,7 @@ TEST_CASE("autograd: a leaf reused by two graphs") {
 TEST_CASE("autograd: graph memory is freed when tensors go out of scope") {
     const size_t before = bytes_in_use();
     {
-        Generator gen(3);
+        Rng gen(3);
         Tensor x = randn({64, 64}, &gen).requires_grad_();
         Tensor w = randn({64, 64}, &gen).requires_grad_();
         // exp, tanh, sigmoid and sqrt save their outputs; mul and matmul their inputs.
@@ -635,7 +635,7 @@ TEST_CASE("autograd: graph memory is freed when tensors go out of scope") {
 }
 
 TEST_CASE("autograd: backward frees saved tensors while the output lives on") {
-    Generator gen(4);
+    Rng gen(4);
     Tensor x = randn({128, 128}, &gen).requires_grad_();  // 64 KiB
     const size_t before = bytes_in_use();
     Tensor loss = sum(tanh(exp(x * 0.5) * x));  // saves several 64 KiB intermediates
@@ -650,7 +650,7 @@ TEST_CASE("autograd: backward frees saved tensors while the output lives on") {
 TEST_CASE("autograd: a create_graph backward's graph is freed once .grad is reset") {
     const size_t before = bytes_in_use();
     {
-        Generator gen(6);
+        Rng gen(6);
         Tensor x = randn({32, 32}, &gen).requires_grad_();
         sum(tanh(x) * exp(x)).backward(Tensor(), false, /*create_graph=*/true);
         REQUIRE(x.grad().requires_grad());

@@ -581,7 +581,7 @@ TEST_CASE("empty tensors: ops and gradients on zero-size shapes") {
 
 TEST_CASE("large tensors: results past the OpenMP threshold match element-by-element math") {
     const int64_t rows = 512, cols = 256;  // 1<<17 elements, four times the parallel grain
-    Generator gen(7);
+    Rng gen(7);
     const Tensor x = uniform({rows, cols}, -3, 3, &gen, DType::f32);
     const Tensor y = uniform({rows, cols}, 0.5, 2, &gen, DType::f32);
     const Tensor r = uniform({cols}, -1, 1, &gen, DType::f32);

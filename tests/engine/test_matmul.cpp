@@ -1,4 +1,4 @@
-// matmul and linear (engine/ops/matmul.cpp, engine/cpu/gemm.cpp): values against a loop
+// matmul and linear (engine/ops/matmul.cpp, engine/backend/cpu/gemm.cpp): values against a loop
 // reference, broadcasting of batch dims, transposed views handed to GEMM without a copy, edge
 // sizes, gradients, second derivatives, float32, and the error messages.
 #include <doctest/doctest.h>
@@ -6,7 +6,7 @@
 #include <cmath>
 #include <string>
 
-#include "engine/allocator.h"
+#include "engine/backend/allocator.h"
 #include "gradcheck.h"
 #include "test_util.h"
 

@@ -30,7 +30,7 @@ bool same_bits(const Tensor& a, const Tensor& b) {
 }
 
 // One draw of every kind from `gen` (nullptr: the default generator), in a fixed order.
-std::vector<Tensor> draw_all(Generator* gen, const Shape& shape = {3, 37}) {
+std::vector<Tensor> draw_all(Rng* gen, const Shape& shape = {3, 37}) {
     return {rand(shape, gen),
             randn(shape, gen),
             uniform(shape, -2.0, 5.0, gen),
@@ -71,7 +71,7 @@ auto with_threads(int threads, F f) {
 }  // namespace
 
 TEST_CASE("random tensors: the same seed gives the same values (explicit generator)") {
-    Generator g1(1234), g2(1234);
+    Rng g1(1234), g2(1234);
     auto a = draw_all(&g1);
     auto b = draw_all(&g2);
     REQUIRE(a.size() == b.size());
@@ -97,39 +97,39 @@ TEST_CASE("random tensors: the same seed gives the same values (explicit generat
     CHECK(same_bits(randn({1000}, &g1), x1));
 }
 
-TEST_CASE("random tensors: default_generator().manual_seed reproduces and matches Generator") {
-    default_generator().manual_seed(77);
+TEST_CASE("random tensors: default_rng().manual_seed reproduces and matches Rng") {
+    default_rng().manual_seed(77);
     auto a = draw_all(nullptr);
-    default_generator().manual_seed(77);
+    default_rng().manual_seed(77);
     auto b = draw_all(nullptr);
-    Generator g(77);  // a fresh generator with the same seed is the same stream
+    Rng g(77);  // a fresh generator with the same seed is the same stream
     auto c = draw_all(&g);
     for (size_t i = 0; i < a.size(); ++i) {
         CAPTURE(i);
         CHECK(same_bits(a[i], b[i]));
         CHECK(same_bits(a[i], c[i]));
     }
-    CHECK(default_generator().seed() == 77);
+    CHECK(default_rng().seed() == 77);
     // drawing from an explicit generator does not move the default one
-    default_generator().manual_seed(5);
+    default_rng().manual_seed(5);
     Tensor first = rand({10});
-    default_generator().manual_seed(5);
-    Generator other(6);
+    default_rng().manual_seed(5);
+    Rng other(6);
     randn({1000}, &other);
     CHECK(same_bits(rand({10}), first));
 }
 
 TEST_CASE("random tensors: successive draws and different seeds differ") {
-    Generator g(9);
+    Rng g(9);
     Tensor a = randn({256}, &g);
     Tensor b = randn({256}, &g);
     CHECK(!same_bits(a, b));
-    Generator h(10);
+    Rng h(10);
     CHECK(!same_bits(randn({256}, &h), a));
-    Generator p(9);
+    Rng p(9);
     CHECK(!same_bits(randperm(100, &p), randperm(100, &p)));
     // two draws of n equal one draw of 2n when n fills whole Philox blocks (4 float lanes)
-    Generator s1(3), s2(3);
+    Rng s1(3), s2(3);
     Tensor two = concat({rand({64}, &s1), rand({64}, &s1)}, 0);
     CHECK(same_bits(two, rand({128}, &s2)));
 }
@@ -137,7 +137,7 @@ TEST_CASE("random tensors: successive draws and different seeds differ") {
 TEST_CASE("random tensors: values do not depend on the thread count") {
     const Shape shape = {1 << 18};
     auto draw = [&] {
-        Generator g(2718);
+        Rng g(2718);
         std::vector<Tensor> v = draw_all(&g, shape);
         v.push_back(randperm(1 << 16, &g));
         return v;
@@ -154,7 +154,7 @@ TEST_CASE("random tensors: values do not depend on the thread count") {
 }
 
 TEST_CASE("random tensors: moments of the continuous distributions") {
-    Generator g(31337);
+    Rng g(31337);
     const Shape shape = {1 << 18};
     // standard errors of the mean are about 1/512 of the std here; tolerances are 5x that
     struct Case {
@@ -200,7 +200,7 @@ TEST_CASE("random tensors: moments of the continuous distributions") {
 }
 
 TEST_CASE("random tensors: bernoulli, randint and randperm") {
-    Generator g(4242);
+    Rng g(4242);
     const Shape shape = {1 << 18};
     for (double p : {0.0, 0.1, 0.5, 0.93, 1.0}) {
         CAPTURE(p);
@@ -251,7 +251,7 @@ TEST_CASE("random tensors: bernoulli, randint and randperm") {
 }
 
 TEST_CASE("random tensors: bad arguments throw clear errors") {
-    Generator g(1);
+    Rng g(1);
     std::string msg = error_of([&] { uniform({3}, 2.0, 1.0, &g); });
     CHECK(contains(msg, "uniform"));
     CHECK(contains(msg, "lo < hi"));
@@ -276,13 +276,13 @@ TEST_CASE("random tensors: bad arguments throw clear errors") {
     CHECK(contains(error_of([&] { rand({3}, &g, DType::i32); }), "int32"));
     CHECK_THROWS_AS(randn({3}, &g, DType::i32), zg::Error);
     // a failed call leaves the generator where it was
-    Generator h(1);
+    Rng h(1);
     CHECK(g.state().offset == h.state().offset);
     CHECK(same_bits(rand({16}, &g), rand({16}, &h)));
 }
 
 TEST_CASE("random tensors: zero-size and scalar shapes") {
-    Generator g(8);
+    Rng g(8);
     CHECK(rand({0, 5}, &g).numel() == 0);
     CHECK(randn({0}, &g).shape() == Shape{0});
     CHECK(randint(0, 3, {0}, &g).numel() == 0);
@@ -290,7 +290,7 @@ TEST_CASE("random tensors: zero-size and scalar shapes") {
     CHECK(s.dim() == 0);
     CHECK(std::isfinite(s.item<float>()));
     // an empty draw consumes nothing
-    Generator a(8), b(8);
+    Rng a(8), b(8);
     rand({0}, &a);
     CHECK(same_bits(rand({4}, &a), rand({4}, &b)));
 }

@@ -15,13 +15,13 @@
 #include "engine/error.h"
 #include "engine/rng.h"
 
-using zg::Generator;
+using zg::Rng;
 
 namespace {
 
 template <class T>
 std::vector<T> uniforms(size_t n, uint64_t seed) {
-    Generator gen(seed);
+    Rng gen(seed);
     std::vector<T> v(n);
     zg::fill_uniform<T>(v.data(), n, gen, T(0), T(1));
     return v;
@@ -66,7 +66,7 @@ TEST_CASE("philox4x32-10 matches the Random123 known-answer vectors") {
 }
 
 TEST_CASE("generator: seeding, reservation and state round-trip") {
-    Generator gen(7);
+    Rng gen(7);
     CHECK(gen.seed() == 7);
     CHECK(gen.reserve(3) == 0);
     CHECK(gen.reserve(2) == 3);
@@ -82,7 +82,7 @@ TEST_CASE("generator: seeding, reservation and state round-trip") {
     gen.manual_seed(9);
     CHECK(gen.state().seed == 9);
     CHECK(gen.state().offset == 0);
-    CHECK(&zg::default_generator() == &zg::default_generator());
+    CHECK(&zg::default_rng() == &zg::default_rng());
 }
 
 TEST_CASE("same seed gives the same numbers, a different seed different ones") {
@@ -96,7 +96,7 @@ TEST_CASE("same seed gives the same numbers, a different seed different ones") {
 
 TEST_CASE_TEMPLATE("uniform and normal moments over 200k samples", T, float, double) {
     const size_t n = 200000;
-    Generator gen(123);
+    Rng gen(123);
     std::vector<T> v(n);
 
     zg::fill_uniform<T>(v.data(), n, gen, T(0), T(1));
@@ -129,7 +129,7 @@ TEST_CASE_TEMPLATE("fills are bit-identical for 1 and 2 threads", T, float, doub
     for (size_t n : {size_t(1000), size_t(100003)}) {
         auto run = [n](int threads) {
             return with_threads(threads, [n] {
-                Generator gen(5);
+                Rng gen(5);
                 std::vector<T> u(n), z(n), b(n);
                 zg::fill_uniform<T>(u.data(), n, gen, T(-1), T(1));
                 zg::fill_normal<T>(z.data(), n, gen, T(0), T(1));
@@ -151,7 +151,7 @@ TEST_CASE_TEMPLATE("fills are bit-identical for 1 and 2 threads", T, float, doub
 // Returns whether fill(n) twice from one generator equals fill(2n) from a fresh one.
 template <class F>
 bool splits_cleanly(size_t n, F fill) {
-    Generator a(11), b(11);
+    Rng a(11), b(11);
     std::vector<float> two(2 * n), one(2 * n);
     fill(two.data(), n, a);
     fill(two.data() + n, n, a);
@@ -163,8 +163,8 @@ bool splits_cleanly(size_t n, F fill) {
 // fill(n) + fill(n) == fill(2n) holds exactly when n is a multiple of the lanes per block L
 // (L = 4 for float uniforms and normals).
 TEST_CASE("consecutive fills continue the stream only at block boundaries") {
-    auto uniform = [](float* p, size_t k, Generator& g) { zg::fill_uniform(p, k, g, 0.f, 1.f); };
-    auto normal = [](float* p, size_t k, Generator& g) { zg::fill_normal(p, k, g, 0.f, 1.f); };
+    auto uniform = [](float* p, size_t k, Rng& g) { zg::fill_uniform(p, k, g, 0.f, 1.f); };
+    auto normal = [](float* p, size_t k, Rng& g) { zg::fill_normal(p, k, g, 0.f, 1.f); };
     CHECK(splits_cleanly(8, uniform));
     CHECK(splits_cleanly(8, normal));
     CHECK_FALSE(splits_cleanly(6, uniform));
@@ -173,7 +173,7 @@ TEST_CASE("consecutive fills continue the stream only at block boundaries") {
 
 TEST_CASE("randint: range and rough uniformity") {
     const size_t n = 100000;
-    Generator gen(3);
+    Rng gen(3);
     std::vector<int32_t> v(n);
     zg::fill_randint(v.data(), n, gen, -3, 7);
     REQUIRE(std::all_of(v.begin(), v.end(), [](int32_t x) { return x >= -3 && x < 7; }));
@@ -192,7 +192,7 @@ TEST_CASE("randint: range and rough uniformity") {
 }
 
 TEST_CASE("randint throws zg::Error when high <= low") {
-    Generator gen(0);
+    Rng gen(0);
     int32_t x = 0;
     CHECK_THROWS_AS(zg::fill_randint(&x, 1, gen, 5, 5), zg::Error);
     CHECK_THROWS_AS(zg::fill_randint(&x, 1, gen, 5, 4), zg::Error);
@@ -201,7 +201,7 @@ TEST_CASE("randint throws zg::Error when high <= low") {
 TEST_CASE("randperm is a deterministic permutation") {
     const size_t n = 1000;
     auto perm = [n](uint64_t seed) {
-        Generator gen(seed);
+        Rng gen(seed);
         std::vector<int32_t> p(n);
         zg::fill_randperm(p.data(), n, gen);
         CHECK(gen.state().offset == n);
@@ -218,7 +218,7 @@ TEST_CASE("randperm is a deterministic permutation") {
     CHECK(perm(17) == p);
     CHECK(perm(18) != p);
 
-    Generator gen(0);
+    Rng gen(0);
     int32_t one = -1;
     zg::fill_randperm(&one, 1, gen);
     CHECK(one == 0);
@@ -227,7 +227,7 @@ TEST_CASE("randperm is a deterministic permutation") {
 
 TEST_CASE_TEMPLATE("bernoulli: mean close to p, exact at 0 and 1", T, float, double) {
     const size_t n = 200000;
-    Generator gen(21);
+    Rng gen(21);
     std::vector<T> v(n);
     zg::fill_bernoulli<T>(v.data(), n, gen, T(0.3));
     CHECK(std::all_of(v.begin(), v.end(), [](T x) { return x == 0 || x == 1; }));

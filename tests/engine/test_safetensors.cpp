@@ -13,7 +13,7 @@
 #include <sstream>
 
 #include "engine/error.h"
-#include "engine/safetensors.h"
+#include "engine/io/safetensors.h"
 #include "engine/tensor.h"
 
 using namespace zg;

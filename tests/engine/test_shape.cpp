@@ -1,4 +1,4 @@
-// Shape ops (engine/ops/shape.cpp, engine/cpu/index.cpp): views and their storage sharing,
+// Shape ops (engine/ops/shape.cpp, engine/backend/cpu/index.cpp): views and their storage sharing,
 // copies and casts, joining and splitting, and the indexing ops. Forward values are checked by
 // hand; gradients and second derivatives go through check_op, each op both alone and squared
 // (the square makes the second derivative run through the op's backward of its backward).

@@ -20,7 +20,7 @@ struct Mlp {
 
     // 2 → 32 → 32 → 1, weights ~ N(0, 1/fan_in), biases zero.
     explicit Mlp(uint64_t seed) {
-        Generator g(seed);
+        Rng g(seed);
         const int64_t sizes[] = {2, 32, 32, 1};
         for (int l = 0; l < 3; ++l) {
             const int64_t in = sizes[l], out = sizes[l + 1];
@@ -43,7 +43,7 @@ struct Data {
 
 // 256 fixed points in [-2, 2]², target y = sin(x₀) + 0.5·x₁².
 Data make_data() {
-    Generator g(7);
+    Rng g(7);
     Tensor x = uniform({256, 2}, -2.0, 2.0, &g);
     auto xv = x.to_vector<float>();
     std::vector<float> yv(256);
@@ -88,7 +88,7 @@ TEST_CASE("train: an MLP fits sin(x0) + 0.5*x1^2 with gradient descent") {
     CHECK(last < first / 20);
     WARN(secs < 5.0);  // about 0.5 s of CPU; a loaded CI machine may take longer in wall time
     // and the fit generalizes to fresh points from the same square
-    Generator g(99);
+    Rng g(99);
     Tensor xt = uniform({512, 2}, -2.0, 2.0, &g);
     auto xv = xt.to_vector<float>();
     std::vector<float> yv(512);

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "engine/error.h"
-#include "nn/data.h"
+#include "nn/data/dataset.h"
 
 namespace {
 

@@ -14,7 +14,7 @@
 #include <cstdlib>
 
 #include "engine/error.h"
-#include "nn/data.h"
+#include "nn/data/dataset.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size == 0) return 0;

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "engine/error.h"
-#include "engine/safetensors.h"
+#include "engine/io/safetensors.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     zg::SafetensorsFile f;

@@ -11,7 +11,7 @@
 #include <string>
 #include <thread>
 
-#include "engine/safetensors.h"
+#include "engine/io/safetensors.h"
 #include "nn/checkpoint.h"
 #include "test_util.h"
 
@@ -24,7 +24,7 @@ namespace {
 
 // y = x·Wᵀ + b, registered as PyTorch's Linear is ("weight", "bias").
 struct Affine : Module {
-    Affine(int64_t in, int64_t out, Generator& gen) {
+    Affine(int64_t in, int64_t out, Rng& gen) {
         register_parameter("weight", randn({out, in}, &gen) * (1.0 / std::sqrt((double)in)));
         register_parameter("bias", randn({out}, &gen) * 0.1);
     }
@@ -41,7 +41,7 @@ struct Mlp : Module {
     double p_drop;
     Mlp(uint64_t seed, int64_t in, int64_t hidden, int64_t out, double p_drop = 0.0)
         : p_drop(p_drop) {
-        Generator gen(seed);
+        Rng gen(seed);
         l1 = register_module("l1", std::make_shared<Affine>(in, hidden, gen));
         l2 = register_module("l2", std::make_shared<Affine>(hidden, out, gen));
         register_buffer("calls", zeros({1}));
@@ -99,7 +99,7 @@ TEST_CASE("EMA: shadow = decay*shadow + (1 - decay)*param; buffers are copied as
     Mlp fresh(2, 2, 3, 1);
     EMA e2(fresh, 0.75);
     auto start = fresh.l1->parameter("weight").to_vector<double>();
-    Generator gen(5);
+    Rng gen(5);
     {
         NoGradGuard ng;
         fresh.l1->parameter("weight").add_(randn({3, 2}, &gen));
@@ -179,7 +179,7 @@ TEST_CASE("Checkpoint: modules, optimizers, EMA, counters, RNG and JSON round-tr
     Mlp g(1, 2, 4, 2), d(2, 2, 3, 1);
     Adam opt_g(g.parameters(), {.lr = 2e-4, .betas = {0.5, 0.999}});
     SGD opt_d(d.parameters(), {.lr = 0.1, .momentum = 0.9});
-    Generator data(42);
+    Rng data(42);
     for (int s = 0; s < 2; ++s) {
         Tensor x = randn({5, 2}, &data);
         mean(g(x) * g(x)).backward();
@@ -232,7 +232,7 @@ TEST_CASE("Checkpoint: modules, optimizers, EMA, counters, RNG and JSON round-tr
     Adam opt_g2(g2.parameters(), {});
     SGD opt_d2(d2.parameters(), {.lr = 1});
     EMA ema2(g2, 0.5);
-    Generator data2(0);
+    Rng data2(0);
     back.restore_module("G", g2);
     back.restore_module("D", d2);
     back.restore_optimizer("opt_G", opt_g2);
@@ -280,7 +280,7 @@ struct Run {
     Adam opt_g;
     RMSprop opt_d;
     EMA ema;
-    Generator data;
+    Rng data;
     int64_t step = 0;
     explicit Run(uint64_t seed)
         : g(seed, 3, 8, 2, /*p_drop=*/0.25),
@@ -314,7 +314,7 @@ struct Run {
         Checkpoint ck;
         ck.add_module("G", g).add_module("D", d).add_optimizer("opt_G", opt_g);
         ck.add_optimizer("opt_D", opt_d).add_ema("ema", ema);
-        ck.set_rng("data", data).set_rng("global", default_generator());
+        ck.set_rng("data", data).set_rng("global", default_rng());
         ck.set_counter("step", step).set_json("config", {{"seed", 1}});
         return ck;
     }
@@ -326,7 +326,7 @@ struct Run {
         ck.restore_optimizer("opt_D", opt_d);
         ck.restore_ema("ema", ema);
         ck.restore_rng("data", data);
-        ck.restore_rng("global", default_generator());
+        ck.restore_rng("global", default_rng());
         step = ck.counter("step");
     }
 };
@@ -338,17 +338,17 @@ TEST_CASE("Checkpoint: resuming from a checkpoint gives bit-identical training")
     const std::string path = dir.file("resume.safetensors");
     const int n = 10;
 
-    default_generator().manual_seed(123);
+    default_rng().manual_seed(123);
     Run straight(1);
     straight.train(n);
 
-    default_generator().manual_seed(123);
+    default_rng().manual_seed(123);
     Run first(1);
     first.train(n / 2);
     first.checkpoint().save(path);
 
-    default_generator().manual_seed(999);  // scrambled: the checkpoint must set it back
-    Run resumed(50);                       // other initial weights, ditto
+    default_rng().manual_seed(999);  // scrambled: the checkpoint must set it back
+    Run resumed(50);                 // other initial weights, ditto
     resumed.restore(Checkpoint::load(path));
     CHECK(resumed.step == n / 2);
     resumed.train(n - n / 2);

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "nn/dataloader.h"
+#include "nn/data/dataloader.h"
 #include "test_util.h"
 
 using namespace zg;

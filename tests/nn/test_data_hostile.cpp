@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "nn/data.h"
+#include "nn/data/dataset.h"
 #include "test_util.h"
 
 using namespace zg;

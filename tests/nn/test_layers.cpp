@@ -4,8 +4,8 @@
 #include <functional>
 
 #include "engine/rng.h"
-#include "nn/layers.h"
-#include "nn/sequential.h"
+#include "nn/layers/sequential.h"
+#include "nn/layers/small.h"
 #include "test_util.h"
 #include "tests/engine/gradcheck.h"
 
@@ -136,7 +136,7 @@ TEST_CASE("AvgPool2d: window means, stride defaults to the kernel, padding count
 }
 
 TEST_CASE("Dropout: active in training, identity in eval unless also_at_eval") {
-    Generator gen(11);
+    Rng gen(11);
     Dropout d(0.3, false, &gen);
     Tensor x = ones({20000});
     auto y = values(d(x));
@@ -164,7 +164,7 @@ TEST_CASE("Dropout: active in training, identity in eval unless also_at_eval") {
 }
 
 TEST_CASE("Dropout: the same seed gives the same mask; gradient is the mask") {
-    Generator a(42), b(42);
+    Rng a(42), b(42);
     Dropout da(0.5, false, &a), db(0.5, false, &b);
     Tensor x = randn({64});
     CHECK(values(da(x)) == values(db(x)));
@@ -176,7 +176,7 @@ TEST_CASE("Dropout: the same seed gives the same mask; gradient is the mask") {
 }
 
 TEST_CASE("GaussianNoise: N(0, σ²) in training, off in eval, σ settable, seeded") {
-    Generator gen(3);
+    Rng gen(3);
     GaussianNoise n(0.5, false, &gen);
     Tensor x = full({40000}, 2.0);
     std::vector<double> e = values(n(x) - 2.0);
@@ -197,7 +197,7 @@ TEST_CASE("GaussianNoise: N(0, σ²) in training, off in eval, σ settable, seed
     CHECK(std_of(values(always(x) - 2.0)) == doctest::Approx(0.5).epsilon(0.02));
     CHECK(contains(error_of([&] { n.set_std(-1); }), "GaussianNoise"));
     // Determinism and the gradient (identity: the noise is a constant).
-    Generator a(9), b(9);
+    Rng a(9), b(9);
     GaussianNoise na(1.0, false, &a), nb(1.0, false, &b);
     Tensor xs = randn({5, 7});
     CHECK(values(na(xs)) == values(nb(xs)));
@@ -209,7 +209,7 @@ TEST_CASE("GaussianNoise: N(0, σ²) in training, off in eval, σ settable, seed
 }
 
 TEST_CASE("Embedding: N(0, 1) table, any index shape, out-of-range error") {
-    Generator gen(1);
+    Rng gen(1);
     Embedding emb(500, 20, &gen);
     CHECK(emb.weight().shape() == Shape{500, 20});
     auto w = values(emb.weight());
@@ -310,7 +310,7 @@ TEST_CASE("MinibatchDiscrimination: o(x_i)_b = Σ_j exp(−‖M_i,b − M_j,b‖
 }
 
 TEST_CASE("MinibatchDiscrimination: layer shapes, init, errors") {
-    Generator gen(2);
+    Rng gen(2);
     MinibatchDiscrimination md(30, 10, 5, &gen);
     CHECK(md.parameter("T").shape() == Shape{30, 50});
     CHECK(std_of(values(md.parameter("T"))) == doctest::Approx(0.05).epsilon(0.1));

@@ -10,13 +10,13 @@
 #include <string>
 
 #include "engine/autograd.h"
+#include "engine/io/safetensors.h"
 #include "engine/ops.h"
-#include "engine/safetensors.h"
-#include "nn/conv.h"
-#include "nn/layers.h"
-#include "nn/linear.h"
-#include "nn/norm.h"
-#include "nn/reparam.h"
+#include "nn/layers/conv.h"
+#include "nn/layers/linear.h"
+#include "nn/layers/norm.h"
+#include "nn/layers/reparam.h"
+#include "nn/layers/small.h"
 #include "test_util.h"
 
 using namespace zg;

@@ -2,10 +2,10 @@
 
 #include <cmath>
 
-#include "nn/conv.h"
 #include "nn/init.h"
-#include "nn/linear.h"
-#include "nn/sequential.h"
+#include "nn/layers/conv.h"
+#include "nn/layers/linear.h"
+#include "nn/layers/sequential.h"
 #include "test_util.h"
 
 using namespace zg;
@@ -95,7 +95,7 @@ TEST_CASE("Module: printout mirrors PyTorch's repr") {
 }
 
 TEST_CASE("Linear/Conv2d/ConvTranspose2d: shapes and PyTorch's default init bound") {
-    Generator g(7);
+    Rng g(7);
     Conv2d conv(3, 8, 4, 2, 1, true, 1, 1, &g);
     Tensor y = conv(randn({2, 3, 16, 16}, &g));
     CHECK(y.shape() == Shape{2, 8, 8, 8});
@@ -110,7 +110,7 @@ TEST_CASE("Linear/Conv2d/ConvTranspose2d: shapes and PyTorch's default init boun
 }
 
 TEST_CASE("init: DCGAN normal, Xavier, Kaiming and orthogonal have the right statistics") {
-    Generator g(3);
+    Rng g(3);
     Tensor w = empty({256, 128});
     init::dcgan_normal_(w, &g);
     CHECK(std::sqrt(var(w).item<double>()) == doctest::Approx(0.02).epsilon(0.02));

@@ -1,5 +1,5 @@
-// Normalization layers (nn/norm.h): values by hand, running statistics, state dicts, train/eval,
-// virtual batch norm's reference handling, errors; the math of each normalization is
+// Normalization layers (nn/layers/norm.h): values by hand, running statistics, state dicts,
+// train/eval, virtual batch norm's reference handling, errors; the math of each normalization is
 // gradient- and second-derivative-checked in float64 through its free function.
 #include <doctest/doctest.h>
 
@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "engine/rng.h"
-#include "nn/linear.h"
-#include "nn/norm.h"
-#include "nn/sequential.h"
+#include "nn/layers/linear.h"
+#include "nn/layers/norm.h"
+#include "nn/layers/sequential.h"
 #include "test_util.h"
 #include "tests/engine/gradcheck.h"
 
@@ -93,7 +93,7 @@ TEST_CASE("norm: BatchNorm1d training output by hand, [N, C] and [N, C, L]") {
 
     // [N, C, L]: statistics over N and L per channel.
     BatchNorm1d bn3(2);
-    Generator g(3);
+    Rng g(3);
     Tensor x3 = randn({3, 2, 4}, &g);
     expect_values(bn3(x3), loop_norm(x3.to_vector<double>(), 3, 2, 4, false, {1, 1}, {0, 0}), 1e-4);
 }
@@ -102,7 +102,7 @@ TEST_CASE("norm: BatchNorm2d training output matches a loop reference") {
     BatchNorm2d bn(3);
     set_values(bn.parameter("weight"), {1.5f, 0.5f, -2.f});
     set_values(bn.parameter("bias"), {0.f, 1.f, -0.25f});
-    Generator g(7);
+    Rng g(7);
     Tensor x = randn({2, 3, 2, 3}, &g);
     Tensor y = bn(x);
     CHECK(y.shape() == Shape{2, 3, 2, 3});
@@ -113,7 +113,7 @@ TEST_CASE("norm: BatchNorm2d training output matches a loop reference") {
 TEST_CASE("norm: InstanceNorm2d per-sample per-channel statistics, unbatched input") {
     InstanceNorm2d in(2);
     CHECK(in.state_dict().empty());  // affine=False, track_running_stats=False by default
-    Generator g(11);
+    Rng g(11);
     Tensor x = randn({3, 2, 2, 2}, &g);
     Tensor y = in(x);
     expect_values(y, loop_norm(x.to_vector<double>(), 3, 2, 4, true, {1, 1}, {0, 0}), 1e-4);
@@ -143,7 +143,7 @@ TEST_CASE("norm: LayerNorm values by hand, one and two normalized dims") {
     // normalized_shape {2, 2}: statistics over the last two dims of [2, 3, 2, 2].
     LayerNorm ln2(Shape{2, 2}, kEps, false);
     CHECK(ln2.state_dict().empty());
-    Generator g(5);
+    Rng g(5);
     Tensor x4 = randn({2, 3, 2, 2}, &g);
     // Viewed as [N=6, C=1, S=4] with per-instance statistics this is the same normalization.
     expect_values(ln2(x4), loop_norm(x4.to_vector<double>(), 6, 1, 4, true, {1}, {0}), 1e-4);
@@ -227,7 +227,7 @@ TEST_CASE("norm: virtual_batch_norm gradients flow into x, the reference batch a
 
 TEST_CASE("norm: a gradient penalty differentiates through BatchNorm2d and LayerNorm modules") {
     // WGAN-GP's pattern: ‖∂D/∂x‖² backpropagated into D's parameters (create_graph).
-    Generator g(41);
+    Rng g(41);
     BatchNorm2d bn(2);
     LayerNorm ln(Shape{2, 2, 2});
     set_values(bn.parameter("weight"), {1.3f, 0.7f});
@@ -309,7 +309,7 @@ TEST_CASE("norm: InstanceNorm2d with running statistics averages them over the s
 }
 
 TEST_CASE("norm: train/eval switch changes BatchNorm's behaviour; eval is deterministic") {
-    Generator g(17);
+    Rng g(17);
     BatchNorm2d bn(3);
     Tensor x = randn({4, 3, 2, 2}, &g, DType::f32) * 3.0 + 2.0;
     Tensor train_out = bn(x);
@@ -332,7 +332,7 @@ TEST_CASE("norm: train/eval switch changes BatchNorm's behaviour; eval is determ
 }
 
 TEST_CASE("norm: running-stat updates are not recorded; backward through training BatchNorm") {
-    Generator g(19);
+    Rng g(19);
     BatchNorm1d bn(3);
     Tensor x = randn({5, 3}, &g).requires_grad_();
     Tensor y = bn(x);
@@ -379,7 +379,7 @@ TEST_CASE("norm: state_dict keys are PyTorch's") {
 }
 
 TEST_CASE("norm: load_state_dict round trip restores running statistics and outputs") {
-    Generator g(23);
+    Rng g(23);
     BatchNorm2d a(3), b(3);
     set_values(a.parameter("weight"), {0.5f, 2.f, -1.f});
     set_values(a.parameter("bias"), {0.1f, 0.2f, 0.3f});
@@ -449,7 +449,7 @@ TEST_CASE("norm: VirtualBatchNorm values by hand, [N, C]") {
 }
 
 TEST_CASE("norm: VirtualBatchNorm [N, C, H, W] against a loop; examples are independent") {
-    Generator g(29);
+    Rng g(29);
     VirtualBatchNorm vbn(2);
     set_values(vbn.parameter("weight"), {1.5f, -0.5f});
     set_values(vbn.parameter("bias"), {0.25f, 1.f});
@@ -489,7 +489,7 @@ TEST_CASE("norm: VirtualBatchNorm [N, C, H, W] against a loop; examples are inde
 }
 
 TEST_CASE("norm: VirtualBatchNorm gradients reach a reference batch given with history") {
-    Generator g(31);
+    Rng g(31);
     VirtualBatchNorm vbn(2);
     Tensor ref = randn({4, 2}, &g).requires_grad_();
     Tensor x = randn({3, 2}, &g);
@@ -511,7 +511,7 @@ TEST_CASE("norm: VirtualBatchNorm gradients reach a reference batch given with h
 }
 
 TEST_CASE("norm: vbn_reference_pass runs a network's reference batch through every VBN") {
-    Generator g(37);
+    Rng g(37);
     auto lin = make<Linear>(3, 2, true, &g);
     auto vbn = make<VirtualBatchNorm>(2);
     Sequential net{lin, vbn};

@@ -6,8 +6,8 @@
 #include <string>
 #include <typeinfo>
 
-#include "engine/safetensors.h"
-#include "nn/optim.h"
+#include "engine/io/safetensors.h"
+#include "nn/optim/optimizers.h"
 
 using namespace zg;
 using namespace zg::nn;
@@ -147,7 +147,7 @@ std::string error_of(F&& f) {
 }
 
 Tensor param(const Shape& shape, uint64_t seed) {
-    Generator gen(seed);
+    Rng gen(seed);
     Tensor p = randn(shape, &gen);
     p.requires_grad_(true);
     return p;
@@ -340,7 +340,7 @@ namespace {
 
 // Three steps of `opt` on `params` with gradients drawn from `gen`; params[1] gets no gradient
 // on the first step, so its state starts later than the others'.
-void train(Optimizer& opt, const std::vector<Tensor>& params, Generator& gen, int first_step) {
+void train(Optimizer& opt, const std::vector<Tensor>& params, Rng& gen, int first_step) {
     for (int s = 0; s < 3; ++s) {
         for (size_t i = 0; i < params.size(); ++i) {
             Tensor g = randn(params[i].shape(), &gen);
@@ -369,7 +369,7 @@ void round_trip(const Options& options, const Options& other) {
     Opt opt({ps[0], ps[1]}, options);
     opt.add_param_group({ps[2]});  // a second group with the defaults...
     opt.options(1).lr *= 0.5;      // ... and its own learning rate
-    Generator gen(7);
+    Rng gen(7);
     train(opt, ps, gen, 0);
 
     OptimizerState st = opt.state_dict();
@@ -383,7 +383,7 @@ void round_trip(const Options& options, const Options& other) {
     CHECK(fresh.lr(1) == opt.lr(1));
     CHECK(fresh.state_dict().json == st.json);
 
-    Generator gen2 = Generator(0);
+    Rng gen2 = Rng(0);
     gen2.set_state(gen.state());
     train(opt, ps, gen, 3);
     train(fresh, qs, gen2, 3);
@@ -408,7 +408,7 @@ TEST_CASE("Optimizers: state round trip continues bit for bit") {
 TEST_CASE("Optimizers: load_state_dict rejects a state that does not fit, changing nothing") {
     std::vector<Tensor> ps = make_params(1);
     Adam opt({ps[0], ps[1], ps[2]}, {.lr = 0.01});
-    Generator gen(3);
+    Rng gen(3);
     train(opt, ps, gen, 1);
     const OptimizerState st = opt.state_dict();
 
@@ -457,7 +457,7 @@ TEST_CASE("Optimizers: updates are identical for any thread count") {
         omp_set_num_threads(threads);
         Tensor p = param({300, 200}, 1);
         Adam adam({p}, {.lr = 0.01, .amsgrad = true});
-        Generator gen(2);
+        Rng gen(2);
         for (int s = 0; s < 3; ++s) {
             p.set_grad(randn({300, 200}, &gen));
             adam.step();

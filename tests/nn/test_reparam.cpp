@@ -5,10 +5,10 @@
 #include <set>
 
 #include "engine/rng.h"
-#include "nn/conv.h"
-#include "nn/linear.h"
-#include "nn/reparam.h"
-#include "nn/sequential.h"
+#include "nn/layers/conv.h"
+#include "nn/layers/linear.h"
+#include "nn/layers/reparam.h"
+#include "nn/layers/sequential.h"
 #include "test_util.h"
 #include "tests/engine/gradcheck.h"
 
@@ -86,7 +86,7 @@ TEST_CASE("spectral_norm: σ converges to the largest singular value of diag(3, 
 }
 
 TEST_CASE("spectral_norm: matches a double power iteration run to convergence (Conv2d)") {
-    Generator gen(21);
+    Rng gen(21);
     Conv2d conv(3, 4, 3, 1, 1, true, 1, 1, &gen);
     const std::vector<double> W = values(conv.parameter("weight"));  // [4, 27]
     const double sigma = top_singular_value(W, 4, 27);
@@ -98,7 +98,7 @@ TEST_CASE("spectral_norm: matches a double power iteration run to convergence (C
 }
 
 TEST_CASE("spectral_norm: ConvTranspose2d uses dim 1 (PyTorch's choice)") {
-    Generator gen(22);
+    Rng gen(22);
     ConvTranspose2d convt(3, 5, 2, 1, 0, 0, true, 1, 1, &gen);  // weight [3, 5, 2, 2]
     const Tensor orig = convt.parameter("weight").detach().clone();
     spectral_norm(convt, 300, 1e-12, &gen);
@@ -137,7 +137,7 @@ TEST_CASE("spectral_norm: state dict keys and buffers as PyTorch; a PyTorch stat
 }
 
 TEST_CASE("spectral_norm: power iteration updates u, v in training only; seeded init") {
-    Generator g1(5), g2(5);
+    Rng g1(5), g2(5);
     Linear a(6, 5, true, &g1), b(6, 5, true, &g2);
     spectral_norm(a, 1, 1e-12, &g1);
     spectral_norm(b, 1, 1e-12, &g2);
@@ -264,7 +264,7 @@ TEST_CASE("weight_norm: gradient and second derivative with respect to x, g and 
 }
 
 TEST_CASE("equalized_lr: N(0, 1) weight, zero bias, weight · gain/√fan_in at run time") {
-    Generator gen(8);
+    Rng gen(8);
     Conv2d conv(16, 32, 3, 1, 1, true, 1, 1, &gen);
     equalized_lr(conv, std::sqrt(2.0), &gen);
     CHECK(conv.reparametrization() == "equalized_lr");
@@ -311,7 +311,7 @@ TEST_CASE("Reparametrizations chain on shared pointers and work inside Sequentia
 }
 
 TEST_CASE("weight_norm_data_init_: pre-activations with mean 0 and std `scale` on the batch") {
-    Generator gen(11);
+    Rng gen(11);
     auto lin = weight_norm(make<Linear>(5, 4, true, &gen));
     const Tensor x = normal({64, 5}, 0.5, 2.0, &gen);
     const Tensor y = weight_norm_data_init_(*lin, x, 1.5);

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "test_util.h"
-#include "zoo/trainer.h"
+#include "zoo/train/trainer.h"
 
 namespace zg::testing {
 

@@ -1,6 +1,6 @@
-// acgan (zoo/acgan.cpp): the conditional nets' layers, a few training steps on tiny labelled
-// data, the class-arranged sample latents and the --class latent path, --class-channels, and
-// exact resume through the trainer.
+// acgan (zoo/models/acgan/acgan.cpp): the conditional nets' layers, a few training steps on tiny
+// labelled data, the class-arranged sample latents and the --class latent path, --class-channels,
+// and exact resume through the trainer.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -8,7 +8,7 @@
 #include <numeric>
 
 #include "test_util.h"
-#include "zoo/trainer.h"
+#include "zoo/train/trainer.h"
 
 using namespace zg;
 using namespace zg::zoo;
@@ -17,7 +17,7 @@ namespace {
 
 // 32 random 1×32×32 images in [-1, 1] with labels 0..3.
 std::shared_ptr<nn::TensorDataset> tiny_labelled() {
-    Generator gen(11);
+    Rng gen(11);
     Tensor x = uniform({32, 1, 32, 32}, -1, 1, &gen);
     Tensor y = randint(0, 4, {32}, &gen);
     return std::make_shared<nn::TensorDataset>(x, y, 4, "tiny");
@@ -54,7 +54,7 @@ TEST_CASE("acgan: conditional G and D with an auxiliary classifier; a few traini
     CHECK(d.at("net.main.0.weight").shape() == Shape{4, 1, 4, 4});
     CHECK(d.count("class_embed.weight") == 0);
 
-    Generator rng(5);
+    Rng rng(5);
     const nn::Batch b = batch_of(*data, 16);
     Scalars s;
     for (int i = 0; i < 3; ++i) s = model->train_step(b, rng);
@@ -72,7 +72,7 @@ TEST_CASE("acgan: conditional G and D with an auxiliary classifier; a few traini
 TEST_CASE("acgan: sample grids by class, and --class's latent path") {
     auto data = tiny_labelled();
     auto model = find_model("acgan").build(acgan_config(), *data);
-    Generator gen(1);
+    Rng gen(1);
     Tensor z = model->sample_z(20, gen);  // rows of 8: classes 0, 1, 2 (and wrap at K=4)
     REQUIRE(z.shape() == Shape{20, 6 + 4});
     Tensor classes = z.slice(1, 6, 10).contiguous();
@@ -83,7 +83,7 @@ TEST_CASE("acgan: sample grids by class, and --class's latent path") {
         CHECK(std::accumulate(row.begin(), row.end(), 0.0f) == 1.0f);
     }
     // --class 3: every latent's class part is class 3; the noise is the seed's N(0, I).
-    Generator a(7), b(7);
+    Rng a(7), b(7);
     Tensor z3 = model->sample_z_for(full({5}, 3, DType::i32), a);
     Tensor noise = randn({5, 6}, &b);
     CHECK(amax(abs(z3.slice(1, 0, 6).contiguous() - noise)).item<float>() == 0);
@@ -116,7 +116,7 @@ TEST_CASE("acgan: --class-channels shows D the class as extra input channels") {
     auto d = model->discriminator().state_dict();
     CHECK(d.at("net.main.0.weight").shape() == Shape{4, 1 + 2, 4, 4});
     CHECK(d.at("class_embed.weight").shape() == Shape{4, 2});
-    Generator rng(5);
+    Rng rng(5);
     Scalars s = model->train_step(batch_of(*data, 8), rng);
     CHECK(std::isfinite(s.at("loss_d")));
     // Unlabelled data and the wgan critics are refused with the reason.
@@ -162,7 +162,7 @@ TEST_CASE("acgan: resume is exact (2 + 2 steps == 4 steps)") {
     // The trained model rebuilds from its checkpoint with its classes (what sample --class uses).
     TrainedGan t = load_trained(dir / "whole/checkpoints/latest.safetensors", false);
     CHECK(t.model->num_classes() == 10);
-    Generator gen(0);
+    Rng gen(0);
     CHECK(t.generate(t.model->sample_z_for(full({3}, 9, DType::i32), gen)).shape() ==
           Shape{3, 1, 32, 32});
 }

@@ -1,4 +1,4 @@
-// The shared adversarial step (zoo/adversarial.cpp): each option does what its flag says, the
+// The shared adversarial step (zoo/train/adversarial.cpp): each option does what its flag says, the
 // schedules consume what they should, resume is exact with every piece of state in play, DCGAN
 // trains under every loss, and incompatible combinations are refused with the reason.
 #include <doctest/doctest.h>
@@ -9,8 +9,8 @@
 
 #include "nn/checkpoint.h"
 #include "test_util.h"
-#include "zoo/adversarial.h"
-#include "zoo/trainer.h"
+#include "zoo/train/adversarial.h"
+#include "zoo/train/trainer.h"
 
 using namespace zg;
 using namespace zg::zoo;
@@ -45,7 +45,7 @@ struct Toy {
         for (int i = 0; i < 32; ++i) idx.push_back(cursor++ % 256);
         return data->get(idx);
     }
-    Scalars step(Generator& rng) { return model->train_step(next(), rng); }
+    Scalars step(Rng& rng) { return model->train_step(next(), rng); }
     AdversarialGan& adv() { return dynamic_cast<AdversarialGan&>(*model); }
 };
 
@@ -72,7 +72,7 @@ std::string refusal(const Json& overrides) {
 
 TEST_CASE("adversarial: --n-critic k takes k D updates on k fresh real batches per step") {
     Toy t(Json{{"n_critic", 3}});
-    Generator rng(1);
+    Rng rng(1);
     Scalars s = t.step(rng);
     CHECK(t.extra_batches == 2);
     CHECK(s.at("d_steps") == 3);
@@ -85,7 +85,7 @@ TEST_CASE("adversarial: --n-critic k takes k D updates on k fresh real batches p
 }
 
 TEST_CASE("adversarial: --d-until-loss trains D until its loss reaches the threshold, capped") {
-    Generator rng(1);
+    Rng rng(1);
     Toy never(Json{{"d_until_loss", "-1e9"}, {"until_max", 4}});
     CHECK(never.step(rng).at("d_steps") == 4);
     CHECK(never.extra_batches == 3);
@@ -105,7 +105,7 @@ TEST_CASE("adversarial: --d-until-loss trains D until its loss reaches the thres
 }
 
 TEST_CASE("adversarial: label targets — hard, soft ranges, one-sided smoothing, flips") {
-    Generator rng(2);
+    Rng rng(2);
     CHECK_FALSE(label_targets(adversarial_config_from(mlp_config()), 8, rng).real.defined());
     AdversarialConfig soft =
         adversarial_config_from(mlp_config({{"real_label", "0.7,1.2"}, {"fake_label", "0,0.3"}}));
@@ -139,14 +139,14 @@ TEST_CASE("adversarial: instance noise decays linearly to 0 at the given global 
     c.noise_decay = 0;
     CHECK(instance_noise_at(c, 100) == 0.4);
     Toy t(Json{{"instance_noise", 0.4}, {"noise_decay", 4}});
-    Generator rng(1);
+    Rng rng(1);
     std::vector<double> seen;
     for (int i = 0; i < 6; ++i) seen.push_back(t.step(rng).at("instance_noise"));
     testing::check_values(testing::f64(seen), {0.4, 0.3, 0.2, 0.1, 0, 0}, "sigma", 1e-12);
 }
 
 TEST_CASE("adversarial: experience replay returns old fakes with probability p") {
-    Generator rng(4);
+    Rng rng(4);
     ReplayBuffer buf(8, 1.0);
     Tensor first = arange(16).reshape({8, 2});
     // While filling, fakes pass through and are stored.
@@ -176,7 +176,7 @@ TEST_CASE("adversarial: experience replay returns old fakes with probability p")
 }
 
 TEST_CASE("adversarial: --swap-every trains against the snapshot and keeps the nets' own weights") {
-    Generator r1(1), r2(1);
+    Rng r1(1), r2(1);
     Toy plain, swapped(Json{{"swap_every", 3}, {"swap_nets", "d"}});
     for (int i = 0; i < 2; ++i) {
         plain.step(r1);
@@ -191,7 +191,7 @@ TEST_CASE("adversarial: --swap-every trains against the snapshot and keeps the n
     CHECK(flat(plain.model->discriminator()) == flat(swapped.model->discriminator()));
     CHECK(flat(plain.model->generator()) != flat(swapped.model->generator()));
     // swap_nets g: D trains on the old G's fakes.
-    Generator r3(1);
+    Rng r3(1);
     Toy g_swap(Json{{"swap_every", 3}, {"swap_nets", "g"}});
     for (int i = 0; i < 3; ++i) g_swap.step(r3);
     CHECK(flat(plain.model->discriminator()) != flat(g_swap.model->discriminator()));
@@ -201,7 +201,7 @@ TEST_CASE("adversarial: grad_norm_d/g are the L2 norms of the gradients the opti
     // With SGD at lr 1 the update is −gradient, so its size is the reported norm.
     Toy t(Json{{"optim_d", "sgd"}, {"optim_g", "sgd"}, {"lr_d", 1.0}, {"lr_g", 1.0}});
     const auto d0 = flat(t.model->discriminator()), g0 = flat(t.model->generator());
-    Generator rng(1);
+    Rng rng(1);
     Scalars s = t.step(rng);
     CHECK(s.at("grad_norm_d") > 0);
     CHECK(distance(d0, flat(t.model->discriminator())) ==
@@ -212,7 +212,7 @@ TEST_CASE("adversarial: grad_norm_d/g are the L2 norms of the gradients the opti
 
 TEST_CASE("adversarial: --lr-decay's scale sets both learning rates (0 freezes G and D)") {
     Toy toy;
-    Generator rng(4);
+    Rng rng(4);
     toy.step(rng);
     toy.model->set_lr_scale(0.0);
     const auto g = flat(toy.model->generator()), d = flat(toy.model->discriminator());
@@ -229,7 +229,7 @@ TEST_CASE("adversarial: --lr-decay's scale sets both learning rates (0 freezes G
 
 TEST_CASE("adversarial: z distributions, mixed batches, weight clipping") {
     Toy u(Json{{"z_dist", "uniform"}}), n;
-    Generator rng(5);
+    Rng rng(5);
     auto zu = u.model->sample_z(500, rng).to_vector<float>();
     auto zn = n.model->sample_z(500, rng).to_vector<float>();
     CHECK(*std::max_element(zu.begin(), zu.end()) <= 1.f);
@@ -237,7 +237,7 @@ TEST_CASE("adversarial: z distributions, mixed batches, weight clipping") {
     CHECK(*std::max_element(zn.begin(), zn.end()) > 2.f);
     // An MLP D treats each example on its own, so one mixed batch equals two separate ones.
     Toy sep, mix(Json{{"d_batches", "mixed"}});
-    Generator a(6), b(6);
+    Rng a(6), b(6);
     Scalars s1 = sep.step(a), s2 = mix.step(b);
     CHECK(s1.at("loss_d") == doctest::Approx(s2.at("loss_d")).epsilon(1e-5));
     CHECK(distance(flat(sep.model->discriminator()), flat(mix.model->discriminator())) < 1e-5);
@@ -283,7 +283,7 @@ TEST_CASE("adversarial: incompatible or bad options are refused with the reason"
 }
 
 TEST_CASE("adversarial: DCGAN trains a few steps under every loss and regularizer") {
-    Generator gen(9);
+    Rng gen(9);
     auto data = std::make_shared<nn::TensorDataset>(uniform({8, 1, 32, 32}, -1, 1, &gen), Tensor(),
                                                     0, "noise");
     Json base = default_config("dcgan");
@@ -300,7 +300,7 @@ TEST_CASE("adversarial: DCGAN trains a few steps under every loss and regularize
         c.update(o);
         auto model = find_model("dcgan").build(c, *data);
         model->set_batch_source([&] { return data->get({0, 1, 2, 3, 4, 5, 6, 7}); });
-        Generator rng(1);
+        Rng rng(1);
         for (int i = 0; i < 2; ++i)
             for (auto& [k, v] : model->train_step(data->get({0, 1, 2, 3, 4, 5, 6, 7}), rng))
                 CHECK_MESSAGE(std::isfinite(v), k);
@@ -340,6 +340,6 @@ TEST_CASE("adversarial: resume is exact with replay, swaps, noise and soft label
                               "/", k);
     // Sampling rebuilds mlpgan from its checkpoint and gives 2-D points.
     TrainedGan g = load_trained(dir / "whole/checkpoints/latest.safetensors", false);
-    Generator rng(1);
+    Rng rng(1);
     CHECK(g.generate(g.model->sample_z(5, rng)).shape() == Shape{5, 2});
 }

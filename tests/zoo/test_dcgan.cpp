@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "zoo/dcgan.h"
+#include "zoo/models/dcgan/networks.h"
 
 using namespace zg;
 using namespace zg::zoo;
@@ -41,7 +41,7 @@ TEST_CASE("dcgan 32x32: one block shorter, nz -> 4 ngf at 4x4 -> 2 ngf -> ngf ->
 }
 
 TEST_CASE("dcgan: weights_init as pytorch/examples, and clear errors") {
-    Generator gen(1);
+    Rng gen(1);
     DcganGenerator g(DcganConfig{}, &gen);
     Tensor w = g.main->operator[](3)->parameter("weight");
     CHECK(std::sqrt(var(w).item<double>()) == doctest::Approx(0.02).epsilon(0.05));

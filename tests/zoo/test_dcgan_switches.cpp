@@ -1,10 +1,10 @@
-// The DCGAN architecture switches (zoo/dcgan.h): each builds the layers it names, with the
-// shapes it should, the nets still map z to images and images to logits, the defaults keep
+// The DCGAN architecture switches (zoo/models/dcgan/networks.h): each builds the layers it names,
+// with the shapes it should, the nets still map z to images and images to logits, the defaults keep
 // pytorch/examples' state-dict names, and meaningless values are rejected naming the flag.
 #include <doctest/doctest.h>
 
 #include "test_util.h"
-#include "zoo/dcgan.h"
+#include "zoo/models/dcgan/networks.h"
 
 using namespace zg;
 using namespace zg::zoo;
@@ -32,7 +32,7 @@ DcganConfig tiny() {
 
 // G and D of c run: z → [N, 1, 32, 32] in [-1, 1] → [N].
 void check_runs(const DcganConfig& c) {
-    Generator gen(3);
+    Rng gen(3);
     DcganGenerator g(c, &gen);
     DcganDiscriminator d(c, &gen);
     Tensor img = g(randn({4, c.nz}, &gen));
@@ -139,7 +139,7 @@ TEST_CASE("dcgan switches: --g-noise and --g-dropout (active when sampling too)"
     DcganConfig c = tiny();
     c.g_noise = 0.1;
     c.g_dropout = 0.5;
-    Generator gen(1);
+    Rng gen(1);
     DcganGenerator g(c, &gen);
     CHECK(count(types(*g.main), "GaussianNoise") == 3);
     CHECK(count(types(*g.main), "Dropout") == 3);

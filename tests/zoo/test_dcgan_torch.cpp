@@ -1,7 +1,7 @@
 // zoograd's DCGAN against PyTorch 1.13 running pytorch/examples' netG/netD (64×64×3) and the
 // one-block-shorter 32×32×1 variant: PyTorch's initial weights loaded by name give the same
-// outputs, and one training step (zoo/dcgan_gan.cpp's, with the stored z) the same weights and
-// BatchNorm buffers. Fixtures: tools/fixtures/gen_dcgan_fixtures.py.
+// outputs, and one training step (zoo/models/dcgan/dcgan.cpp's, with the stored z) the same weights
+// and BatchNorm buffers. Fixtures: tools/fixtures/gen_dcgan_fixtures.py.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -10,11 +10,11 @@
 #include <string>
 
 #include "engine/autograd.h"
+#include "engine/io/safetensors.h"
 #include "engine/ops.h"
-#include "engine/safetensors.h"
-#include "nn/optim.h"
+#include "nn/optim/optimizers.h"
 #include "test_util.h"
-#include "zoo/dcgan.h"
+#include "zoo/models/dcgan/networks.h"
 
 using namespace zg;
 using namespace zg::zoo;
@@ -69,7 +69,7 @@ void run(const DcganConfig& c, const std::string& file) {
     nn::Adam opt_g(g.parameters(), o);
     nn::Adam opt_d(d.parameters(), o);
 
-    // zoo/dcgan_gan.cpp's train_step, with the stored z.
+    // zoo/models/dcgan/dcgan.cpp's train_step, with the stored z.
     Tensor fake = g.forward(z);
     Tensor d_real = d.forward(x);
     check_close(fake, f.tensors.at("out/G"), "out/G", worst_out);

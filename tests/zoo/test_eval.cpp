@@ -1,12 +1,12 @@
-// The evaluation pipeline (zoo/classifier.h, zoo/evaluation.h) and the .npy reader, on small
-// data the tests make themselves.
+// The evaluation pipeline (zoo/eval/classifier.h, zoo/eval/evaluation.h) and the .npy reader, on
+// small data the tests make themselves.
 #include <cstdlib>
 #include <fstream>
 
-#include "nn/data.h"
+#include "nn/data/dataset.h"
 #include "test_util.h"
-#include "zoo/evaluation.h"
-#include "zoo/images.h"
+#include "zoo/eval/evaluation.h"
+#include "zoo/report/images.h"
 
 using namespace zg;
 using namespace zg::testing;
@@ -33,7 +33,7 @@ std::string npy_bytes(const std::string& dict, size_t data_bytes) {
 // A folder with one sub-folder per class of 8×8 RGB PNGs: class k lights quadrant k, plus a
 // little per-image noise; n_per_class images each.
 void write_quadrant_folder(const std::string& dir, int n_per_class) {
-    Generator gen(5);
+    Rng gen(5);
     for (int k = 0; k < 4; ++k) {
         Tensor lit = full({1, 3, 8, 8}, -0.8);
         const int64_t top = (k / 2) * 4, left = (k % 2) * 4;
@@ -80,7 +80,7 @@ TEST_CASE("load_npy: float32 round trip, uint8, and corrupt files are clear erro
 }
 
 TEST_CASE("to_native_size undoes the 28 -> 32 padding and names both shapes otherwise") {
-    Generator gen(1);
+    Rng gen(1);
     Tensor digits = uniform({2, 1, 28, 28}, -1, 1, &gen);
     Tensor padded = nn::fit_images(digits, 32);
     REQUIRE(padded.shape() == Shape{2, 1, 32, 32});
@@ -121,7 +121,7 @@ TEST_CASE("evaluation on a tiny labelled folder: real images score better than n
     CHECK(ev.network().hash == zoo::file_hash(ev.network().path));
 
     Tensor real = ev.data().train->examples();
-    Generator gen(3);
+    Rng gen(3);
     Tensor noise = uniform(real.shape(), -1, 1, &gen);
     nlohmann::json r = ev.evaluate(real), q = ev.evaluate(noise);
     CHECK(r.at("fid").get<double>() < q.at("fid").get<double>());

@@ -2,7 +2,7 @@
 // 90% on Fashion-MNIST test sets, with the settings `zoograd eval` trains with on first use.
 // Needs the real data under data/ (make data); each takes minutes on two cores.
 #include "test_util.h"
-#include "zoo/classifier.h"
+#include "zoo/eval/classifier.h"
 
 using namespace zg;
 

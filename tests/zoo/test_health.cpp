@@ -1,4 +1,4 @@
-// The training health monitor (zoo/health.h): each symptom on synthetic scalar streams, once
+// The training health monitor (zoo/train/health.h): each symptom on synthetic scalar streams, once
 // per window, exact state round trips, and real runs through the trainer: a healthy one stays
 // quiet, a D ten times stronger than G and a very high learning rate raise the right warnings,
 // and --stop-on-failure stops with exit code 3 and a checkpoint.
@@ -10,8 +10,8 @@
 
 #include "health_runs.h"
 #include "test_util.h"
-#include "zoo/health.h"
-#include "zoo/trainer.h"
+#include "zoo/train/health.h"
+#include "zoo/train/trainer.h"
 
 using namespace zg;
 using namespace zg::zoo;

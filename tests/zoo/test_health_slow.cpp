@@ -9,8 +9,8 @@
 
 #include "health_runs.h"
 #include "test_util.h"
-#include "zoo/health.h"
-#include "zoo/trainer.h"
+#include "zoo/train/health.h"
+#include "zoo/train/trainer.h"
 
 using namespace zg;
 using namespace zg::zoo;

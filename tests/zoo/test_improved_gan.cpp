@@ -7,7 +7,7 @@
 
 #include "test_sgan_util.h"
 #include "test_util.h"
-#include "zoo/semi_supervised.h"
+#include "zoo/train/semi_supervised.h"
 
 using namespace zg;
 using namespace zg::zoo;
@@ -25,7 +25,7 @@ TEST_CASE("improved_gan: OpenAI's MNIST networks, weight-normalized D initialize
     const nn::StateDict g = model->generator().state_dict();
     CHECK(g.at("net.fc0.weight").shape() == Shape{500, 100});
     CHECK(g.at("net.out.weight_v").shape() == Shape{784, 500});
-    Generator gen(2);
+    Rng gen(2);
     const Tensor z = model->sample_z(4, gen);
     CHECK(amin(z).item<float>() >= 0.0f);  // uniform latents
     CHECK(amax(z).item<float>() < 1.0f);
@@ -58,7 +58,7 @@ TEST_CASE("improved_gan: a few steps of each option on synthetic digits") {
         const bool baseline = extra.contains("supervised_only");
         const Tensor g_before =
             model->generator().state_dict().at("net.fc0.weight").detach().clone();
-        Generator rng(1);
+        Rng rng(1);
         Scalars s;
         for (int step = 0; step < 2; ++step)
             s = model->train_step(train_set->get(testing::range(step * 10, 10)), rng);
@@ -105,7 +105,7 @@ TEST_CASE("improved_gan: --adam-eps is the epsilon of D's and G's Adam") {
         nn::Module& m = of_g ? model->generator() : model->discriminator();
         std::vector<Tensor> before;
         for (const Tensor& p : m.parameters()) before.push_back(p.detach().clone());
-        Generator rng(1);
+        Rng rng(1);
         model->train_step(data->get(testing::range(0, 10)), rng);
         double change = 0;
         for (size_t i = 0; i < before.size(); ++i)
@@ -126,13 +126,13 @@ TEST_CASE("improved_gan: resuming from a checkpoint continues bit for bit") {
     auto batch = [&](int i) { return data->get(testing::range((i * 10) % 40, 10)); };
 
     auto straight = make_improved_gan(c, *data, test_set);
-    Generator rng_straight(3);
+    Rng rng_straight(3);
     for (int i = 0; i < 4; ++i) straight->train_step(batch(i), rng_straight);
 
     nn::Checkpoint ck;
     {
         auto first = make_improved_gan(c, *data, test_set);
-        Generator rng(3);
+        Rng rng(3);
         for (int i = 0; i < 2; ++i) first->train_step(batch(i), rng);
         first->save(ck);
         ck.set_rng("train", rng);
@@ -140,7 +140,7 @@ TEST_CASE("improved_gan: resuming from a checkpoint continues bit for bit") {
     // A fresh model (another construction, its own init) restored from the checkpoint.
     auto resumed = make_improved_gan(c, *data, test_set);
     resumed->restore(ck);
-    Generator rng(99);
+    Rng rng(99);
     ck.restore_rng("train", rng);
     for (int i = 2; i < 4; ++i) resumed->train_step(batch(i), rng);
 
@@ -164,7 +164,7 @@ TEST_CASE("improved_gan: the weight average of D is bias-corrected from the firs
     const double beta = 0.9;
     auto model = make_improved_gan(testing::semisup_config("improved_gan", {{"ema_d", beta}}),
                                    *data, nullptr);
-    Generator rng(5);
+    Rng rng(5);
     // The average and D's weights after step i (copies: both are live tensors).
     auto after_step = [&](int i) {
         model->train_step(data->get(testing::range(i * 10, 10)), rng);

@@ -1,18 +1,18 @@
-// The loss zoo (zoo/losses.cpp) and D's regularizers (zoo/regularizers.cpp) against PyTorch:
-// every loss's value and gradients with respect to D's outputs, and every penalty's value and
-// gradient with respect to D's weights (through the engine's second derivatives), on an MLP
-// and a convolutional critic. Fixtures: tools/fixtures/gen_loss_fixtures.py.
+// The loss zoo (zoo/losses/losses.cpp) and D's regularizers (zoo/losses/regularizers.cpp) against
+// PyTorch: every loss's value and gradients with respect to D's outputs, and every penalty's value
+// and gradient with respect to D's weights (through the engine's second derivatives), on an MLP and
+// a convolutional critic. Fixtures: tools/fixtures/gen_loss_fixtures.py.
 #include <doctest/doctest.h>
 
 #include "engine/autograd.h"
-#include "engine/safetensors.h"
-#include "nn/conv.h"
-#include "nn/layers.h"
-#include "nn/linear.h"
-#include "nn/sequential.h"
+#include "engine/io/safetensors.h"
+#include "nn/layers/conv.h"
+#include "nn/layers/linear.h"
+#include "nn/layers/sequential.h"
+#include "nn/layers/small.h"
 #include "test_util.h"
-#include "zoo/losses.h"
-#include "zoo/regularizers.h"
+#include "zoo/losses/losses.h"
+#include "zoo/losses/regularizers.h"
 
 using namespace zg;
 using namespace zg::zoo;
@@ -158,12 +158,12 @@ TEST_CASE("regularizers: --reg applies its weight to the right inputs") {
     const Tensor real = fx("mlp/real"), fake = fx("mlp/fake");
     const Tensor d_real = critic(real);
     auto value = [&](Reg kind, double center = 1) {
-        Generator rng(3);
+        Rng rng(3);
         return Regularizer{kind, 2.5, center}
             .penalty(critic, real, fake, d_real, rng)
             .item<double>();
     };
-    Generator rng(3);
+    Rng rng(3);
     const Tensor alpha = rand({real.size(0)}, &rng);
     auto near = [](double a, double b) { return doctest::Approx(a).epsilon(1e-6) == b; };
     CHECK(
@@ -174,7 +174,7 @@ TEST_CASE("regularizers: --reg applies its weight to the right inputs") {
     CHECK(near(value(Reg::r2), 2.5 * input_gradient_penalty(critic, fake).item<double>()));
     CHECK(near(value(Reg::drift), 2.5 * drift_penalty(d_real).item<double>()));
     CHECK(value(Reg::r1) != value(Reg::r2));
-    Generator unused(0);
+    Rng unused(0);
     CHECK_FALSE(Regularizer{}.penalty(critic, real, fake, d_real, unused).defined());
 }
 

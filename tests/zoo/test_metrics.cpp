@@ -1,4 +1,4 @@
-// zoo/metrics.h against NumPy/SciPy (tests/fixtures/metrics_ref.safetensors, made by
+// zoo/eval/metrics.h against NumPy/SciPy (tests/fixtures/metrics_ref.safetensors, made by
 // tools/fixtures/gen_metric_fixtures.py) to 1e-4 relative, plus known answers: identical sets,
 // shifted sets, one-hot predictions, 2-D mixtures with points placed by hand.
 #include <doctest/doctest.h>
@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/safetensors.h"
-#include "nn/data.h"
+#include "engine/io/safetensors.h"
+#include "nn/data/dataset.h"
 #include "test_util.h"
-#include "zoo/metrics.h"
+#include "zoo/eval/metrics.h"
 
 using namespace zg;
 using namespace zg::zoo::metrics;
@@ -95,7 +95,7 @@ TEST_CASE("metrics: KID on given subsets matches NumPy's unbiased MMD²") {
 }
 
 TEST_CASE("metrics: kid() draws its subsets with the project RNG, reproducibly") {
-    Generator g1(7), g2(7);
+    Rng g1(7), g2(7);
     const MeanStd drawn = kid(ref("a"), ref("b"), 4, 50, g1);
     const auto real_idx = kid_subset_indices(300, 4, 50, g2);
     const auto fake_idx = kid_subset_indices(200, 4, 50, g2);
@@ -107,7 +107,7 @@ TEST_CASE("metrics: kid() draws its subsets with the project RNG, reproducibly")
         std::sort(sorted.begin(), sorted.end());
         CHECK(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end());
     }
-    Generator g3(8);
+    Rng g3(8);
     CHECK(kid(ref("a"), ref("b"), 4, 50, g3).mean != drawn.mean);
     CHECK(contains(error_of([&] { kid(ref("a"), ref("b"), 4, 201, g1); }),
                    "subset size 201 must be in [2, 200]"));

@@ -1,4 +1,4 @@
-// The semi-supervised pieces (zoo/semi_supervised.h) and the sgan model: the (N+1)-class
+// The semi-supervised pieces (zoo/train/semi_supervised.h) and the sgan model: the (N+1)-class
 // losses against PyTorch's explicit N+1-class form (tools/fixtures/gen_semisup_fixtures.py),
 // the balanced label split, the labelled-batch stream, and few-step runs of sgan and its
 // options on a small synthetic labelled data set.
@@ -9,11 +9,11 @@
 #include <set>
 
 #include "engine/autograd.h"
-#include "engine/safetensors.h"
+#include "engine/io/safetensors.h"
 #include "test_sgan_util.h"
 #include "test_util.h"
-#include "zoo/semi_supervised.h"
-#include "zoo/trainer.h"
+#include "zoo/train/semi_supervised.h"
+#include "zoo/train/trainer.h"
 
 using namespace zg;
 using namespace zg::zoo;
@@ -131,7 +131,7 @@ TEST_CASE("sgan: a few steps of each variant on synthetic digits, test accuracy 
         c["ngf"] = 8;
         c["ndf"] = 8;
         auto model = make_sgan(c, *train_set, test_set);
-        Generator rng(1);
+        Rng rng(1);
         Scalars s;
         for (int step = 0; step < 3; ++step)
             s = model->train_step(train_set->get(testing::range(step * 10, 10)), rng);

@@ -4,15 +4,15 @@
 #include <memory>
 #include <vector>
 
-#include "nn/data.h"
+#include "nn/data/dataset.h"
 #include "zoo/gan.h"
-#include "zoo/trainer.h"
+#include "zoo/train/trainer.h"
 
 namespace zg::testing {
 
-// n images [n, 1, 28, 28] uniform in [-1, 1], label i % 10, from Generator(seed).
+// n images [n, 1, 28, 28] uniform in [-1, 1], label i % 10, from Rng(seed).
 inline std::shared_ptr<nn::TensorDataset> synthetic_digits(int64_t n, uint64_t seed) {
-    Generator gen(seed);
+    Rng gen(seed);
     std::vector<int32_t> labels(n);
     for (int64_t i = 0; i < n; ++i) labels[i] = (int32_t)(i % 10);
     return std::make_shared<nn::TensorDataset>(uniform({n, 1, 28, 28}, -1.0, 1.0, &gen),

@@ -6,7 +6,7 @@
 
 #include "nn/checkpoint.h"
 #include "test_util.h"
-#include "zoo/trainer.h"
+#include "zoo/train/trainer.h"
 
 using namespace zg;
 using namespace zg::zoo;
@@ -78,7 +78,7 @@ TEST_CASE("trainer: a few steps write every file of the run directory") {
     CHECK(config.at("channels") == 1);
     // The checkpoint rebuilds the generator for sampling.
     TrainedGan g = load_trained(dir + "/checkpoints/latest.safetensors", false);
-    Generator gen(1);
+    Rng gen(1);
     CHECK(g.generate(g.model->sample_z(3, gen)).shape() == Shape{3, 1, 32, 32});
     CHECK_THROWS_AS(load_trained(dir + "/checkpoints/latest.safetensors", true), Error);
 }

@@ -1,10 +1,10 @@
-// vaegan (zoo/vaegan.cpp): the encoder's layers, a few training steps with feature-wise and
-// pixel reconstruction, and the refused combinations (test_vaegan_slow.cpp: that E and G
-// actually learn to reconstruct).
+// vaegan (zoo/models/vaegan/vaegan.cpp): the encoder's layers, a few training steps with
+// feature-wise and pixel reconstruction, and the refused combinations (test_vaegan_slow.cpp: that E
+// and G actually learn to reconstruct).
 #include <doctest/doctest.h>
 
 #include "test_util.h"
-#include "zoo/trainer.h"
+#include "zoo/train/trainer.h"
 
 using namespace zg;
 using namespace zg::zoo;
@@ -12,7 +12,7 @@ using namespace zg::zoo;
 namespace {
 
 std::shared_ptr<nn::TensorDataset> tiny_images() {
-    Generator gen(4);
+    Rng gen(4);
     return std::make_shared<nn::TensorDataset>(uniform({16, 1, 32, 32}, -1, 1, &gen), Tensor(), 0,
                                                "tiny");
 }
@@ -44,7 +44,7 @@ TEST_CASE("vaegan: encoder, decoder and D; a few steps of each reconstruction") 
         // The encoder is D's conv stack ending in 2·nz outputs (μ, log σ²).
         CHECK(ck.state("E").at("main.8.weight").shape() == Shape{12, 16, 4, 4});
         CHECK(ck.state("D").at("main.8.weight").shape() == Shape{1, 16, 4, 4});
-        Generator rng(3);
+        Rng rng(3);
         Scalars s;
         for (int i = 0; i < 3; ++i) s = model->train_step(first(*data, 8), rng);
         for (const char* k : {"loss_d", "loss_g", "loss_kl", "loss_recon", "d_real", "d_fake",

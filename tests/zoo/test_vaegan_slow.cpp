@@ -3,7 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "test_util.h"
-#include "zoo/trainer.h"
+#include "zoo/train/trainer.h"
 
 using namespace zg;
 using namespace zg::zoo;
@@ -23,7 +23,7 @@ TEST_CASE("vaegan: the pixel reconstruction error falls as E and G train") {
     c["recon_weight"] = 10.0;
     c["lr_g"] = 1e-3;
     auto model = find_model("vaegan").build(c, data);
-    Generator rng(3);
+    Rng rng(3);
     const nn::Batch b{data.examples(), Tensor()};
     const double start = model->train_step(b, rng).at("loss_recon");
     double end = 0;

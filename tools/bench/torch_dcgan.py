@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The PyTorch side of `make bench`: the DCGAN training step of zoo/dcgan_gan.cpp and the op
+"""The PyTorch side of `make bench`: the DCGAN training step of zoo/models/dcgan/dcgan.cpp and the op
 rows of `zoograd bench ops`, in Debian's python3-torch (run with /usr/bin/python3).
 
 Networks are pytorch/examples' DCGAN at 32x32 (one block shorter than at 64x64), logits and
@@ -101,7 +101,7 @@ def time_median(setup, fn, min_reps=5, budget_ms=400):
 
 
 def op_rows():
-    """The rows of `zoograd bench ops` (tools/bench_cmd.cpp), same names and shapes."""
+    """The rows of `zoograd bench ops` (tools/cli/bench_cmd.cpp), same names and shapes."""
     rows, state = [], {}
 
     def param(*s):

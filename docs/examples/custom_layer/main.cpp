@@ -1,7 +1,7 @@
 // Checks the example op against finite differences, then trains a small network that uses the
 // layer. Exits non-zero if anything is wrong (the test suite runs this after `make install`).
-#include <nn/linear.h>
-#include <nn/sequential.h>
+#include <nn/layers/linear.h>
+#include <nn/layers/sequential.h>
 
 #include <cmath>
 #include <cstdio>
@@ -12,7 +12,7 @@ using namespace zg;
 
 // d/dx and d/dβ of sum(swish(x, β)) against central differences, in float64.
 static bool gradient_matches() {
-    Generator gen(1);
+    Rng gen(1);
     Tensor x = normal({5}, 0.0, 1.0, &gen, DType::f64).requires_grad_();
     Tensor beta = full({1}, 0.7, DType::f64).requires_grad_();
     auto g = grad({sum(example::swish(x, beta))}, {x, beta});
@@ -37,7 +37,7 @@ int main() {
         return 1;
     }
     // Fit y = |x| with Linear → Swish → Linear and plain gradient descent.
-    Generator gen(2);
+    Rng gen(2);
     nn::Sequential net({nn::make<nn::Linear>(1, 16, true, &gen), nn::make<example::Swish>(),
                         nn::make<nn::Linear>(16, 1, true, &gen)});
     Tensor x = uniform({128, 1}, -2.0, 2.0, &gen);

@@ -1,0 +1,417 @@
+// `zoograd bench dcgan|sgemm|ops`: timings for `make bench`, which prints them beside the same
+// work in PyTorch (tools/bench/torch_dcgan.py) and beside the machine's sgemm peak measured in
+// the same run. Absolute times depend on the machine and its load; the ratios are the result.
+#include <omp.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "engine/backend/allocator.h"
+#include "engine/backend/backend.h"
+#include "engine/ops.h"
+#include "nn/data/dataset.h"
+#include "nn/layers/norm.h"
+#include "nn/optim/optimizers.h"
+#include "tools/cli/commands.h"
+#include "zoo/gan.h"
+#include "zoo/models/dcgan/networks.h"
+
+namespace zg::tools {
+namespace {
+
+using Json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+struct BenchOptions {
+    int threads = 0;
+    bool json = false;
+    // dcgan
+    int steps = 20;
+    int warmup = 3;
+    int64_t batch_size = 64;
+    int64_t image_size = 32;
+    // sgemm
+    int64_t size = 2048;
+};
+
+double ms_since(Clock::time_point t0) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// CPU time of the whole process (all threads). On a loaded machine a 1-thread run's CPU time
+// per step is a steadier measure of work than wall time, which counts time spent descheduled.
+double cpu_ms() {
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Peak resident set size of this process (Linux reports ru_maxrss in KiB).
+int64_t peak_rss_bytes() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return (int64_t)u.ru_maxrss * 1024;
+}
+
+void print_json(const Json& j) {
+    std::printf("%s\n", j.dump(2).c_str());
+}
+
+// Multiply-accumulates of one forward pass of each DCGAN network (every layer is a 4×4
+// convolution, so a layer costs N · out_channels · out_pixels · in_channels · 16 MACs; for a
+// transposed convolution the "output" of that count is its input).
+struct DcganMacs {
+    std::vector<double> g, d;  // per layer, in order
+};
+DcganMacs dcgan_macs(const zoo::DcganConfig& c, int64_t n) {
+    const int64_t blocks = c.image_size == 64 ? 3 : 2;
+    DcganMacs m;
+    int64_t width = c.ngf << blocks, side = 4;     // G: z → width at 4×4, then doubling
+    m.g.push_back(double(n) * c.nz * width * 16);  // a 1×1 input
+    for (int64_t b = 0; b < blocks; ++b, width /= 2, side *= 2)
+        m.g.push_back(double(n) * width * side * side * (width / 2) * 16);
+    m.g.push_back(double(n) * width * side * side * c.channels * 16);
+    width = c.ndf, side = c.image_size / 2;  // D: channels → ndf at S/2, then halving
+    m.d.push_back(double(n) * width * side * side * c.channels * 16);
+    for (int64_t b = 0; b < blocks; ++b, width *= 2, side /= 2)
+        m.d.push_back(double(n) * (width * 2) * (side / 2) * (side / 2) * width * 16);
+    m.d.push_back(double(n) * 1 * 1 * width * 16);
+    return m;
+}
+
+// The floating-point work of one training step as PyTorch executes it (docs/BENCHMARKS.md):
+// D runs forward three times (real, fake, fake for G's loss) and backward three times, each
+// backward computing weight gradients (one forward's MACs) and input gradients (another),
+// except the first layer's input gradient for the real and the detached fake batch; G runs
+// forward once and backward once, without the gradient of z. Two flops per MAC.
+double dcgan_step_flops(const zoo::DcganConfig& c, int64_t n) {
+    const DcganMacs m = dcgan_macs(c, n);
+    double g = 0, d = 0;
+    for (double v : m.g) g += v;
+    for (double v : m.d) d += v;
+    return 2 * (9 * d - 2 * m.d.front() + 3 * g - m.g.front());
+}
+
+int run_dcgan(const BenchOptions& o) {
+    ZG_CHECK(o.image_size == 32 || o.image_size == 64,
+             "bench dcgan: --image-size must be 32 or 64, got ", o.image_size);
+    const zoo::ModelInfo& info = zoo::find_model("dcgan");
+    Json config = info.defaults;
+    config["image_size"] = o.image_size;
+    config["batch_size"] = o.batch_size;
+    config["seed"] = 0;
+    // Synthetic images in [-1, 1]: the step's cost does not depend on the pixel values.
+    Rng data_gen(1);
+    nn::TensorDataset data(tanh(randn({o.batch_size, 1, o.image_size, o.image_size}, &data_gen)),
+                           Tensor(), 0, "synthetic");
+    std::unique_ptr<zoo::Gan> gan = info.build(config, data);
+    std::vector<int64_t> idx(o.batch_size);
+    for (int64_t i = 0; i < o.batch_size; ++i) idx[i] = i;
+    const nn::Batch batch = data.get(idx);
+    Rng rng(2);
+
+    for (int i = 0; i < o.warmup; ++i) gan->train_step(batch, rng);
+    CachingAllocator& alloc = cpu_allocator();
+    alloc.reset_peak();
+    const size_t os_before = alloc.stats().os_allocations;
+    std::vector<double> times, cpu_times;
+    for (int i = 0; i < o.steps; ++i) {
+        const auto t0 = Clock::now();
+        const double c0 = cpu_ms();
+        gan->train_step(batch, rng);
+        times.push_back(ms_since(t0));
+        cpu_times.push_back(cpu_ms() - c0);
+    }
+    const AllocatorStats st = alloc.stats();
+    const zoo::DcganConfig c{o.image_size, config["nz"], config["ngf"], config["ndf"], 1};
+    const double flop = dcgan_step_flops(c, o.batch_size);
+    const double med = median(times), best = *std::min_element(times.begin(), times.end());
+    Json j = {{"model", "dcgan"},
+              {"batch_size", o.batch_size},
+              {"image_size", o.image_size},
+              {"threads", omp_get_max_threads()},
+              {"steps", o.steps},
+              {"median_ms", med},
+              {"min_ms", best},
+              {"median_cpu_ms", median(cpu_times)},
+              {"images_per_s", o.batch_size * 1000.0 / med},
+              {"gflop_per_step", flop / 1e9},
+              {"gflops", flop / 1e6 / med},
+              {"peak_alloc_bytes", st.peak_bytes},
+              {"peak_rss_bytes", peak_rss_bytes()},
+              {"os_allocations_after_warmup", st.os_allocations - os_before}};
+    if (o.json) {
+        print_json(j);
+        return 0;
+    }
+    std::printf("dcgan %lldx%lldx1, batch %lld, %d threads: %d steps after %d warm-up\n",
+                (long long)o.image_size, (long long)o.image_size, (long long)o.batch_size,
+                omp_get_max_threads(), o.steps, o.warmup);
+    std::printf("  median %.1f ms/step (min %.1f; CPU time %.1f ms), %.0f images/s\n", med, best,
+                median(cpu_times), o.batch_size * 1000.0 / med);
+    std::printf("  %.2f GFLOP/step (PyTorch's work: 9 D passes, 3 G passes): %.1f GFLOP/s\n",
+                flop / 1e9, flop / 1e6 / med);
+    std::printf(
+        "  peak memory: allocator %.1f MB, process RSS %.1f MB; OS allocations after "
+        "warm-up: %zu\n",
+        st.peak_bytes / 1e6, peak_rss_bytes() / 1e6, st.os_allocations - os_before);
+    return 0;
+}
+
+// Runs `fn` until it has taken at least `budget_ms` and `min_reps` repetitions; `setup` runs
+// before each repetition, untimed. Returns the median wall and CPU milliseconds per repetition.
+struct Timing {
+    double ms, cpu_ms;
+};
+Timing time_median(const std::function<void()>& setup, const std::function<void()>& fn,
+                   int min_reps = 5, double budget_ms = 400) {
+    std::vector<double> t, c;
+    double total = 0;
+    while ((int)t.size() < min_reps || total < budget_ms) {
+        setup();
+        const auto t0 = Clock::now();
+        const double c0 = cpu_ms();
+        fn();
+        t.push_back(ms_since(t0));
+        c.push_back(cpu_ms() - c0);
+        total += t.back();
+    }
+    return {median(t), median(c)};
+}
+
+int run_sgemm(const BenchOptions& o) {
+    ZG_CHECK(o.size > 0, "bench sgemm: --size must be positive, got ", o.size);
+    NoGradGuard ng;
+    Rng gen(3);
+    const Tensor a = randn({o.size, o.size}, &gen), b = randn({o.size, o.size}, &gen);
+    matmul(a, b);  // warm-up: OpenBLAS thread start and buffers
+    const double ms = time_median([] {}, [&] { matmul(a, b); }, 5, 1000).ms;
+    const double gflops = 2.0 * o.size * o.size * o.size / 1e6 / ms;
+    if (o.json) {
+        print_json({{"size", o.size},
+                    {"threads", omp_get_max_threads()},
+                    {"blas", cpu_blas_info()},
+                    {"median_ms", ms},
+                    {"gflops", gflops}});
+        return 0;
+    }
+    std::printf("sgemm %lld³, %d threads: %.2f ms, %.1f GFLOP/s\n  BLAS: %s\n", (long long)o.size,
+                omp_get_max_threads(), ms, gflops, cpu_blas_info().c_str());
+    return 0;
+}
+
+// One row of `bench ops`: the layer shapes of the default DCGAN (batch 64), the same rows as
+// tools/bench/torch_dcgan.py. A backward row times only the backward pass (its forward runs
+// untimed before each repetition).
+struct OpRow {
+    std::string name, shape;
+    double flop;  // 0 where a flop count says nothing (memory-bound rows)
+    std::function<void()> setup, run;
+};
+
+std::vector<OpRow> op_rows() {
+    Rng gen(4);
+    auto param = [&](const Shape& s) { return (randn(s, &gen) * 0.02).requires_grad_(); };
+    std::vector<OpRow> rows;
+    const Conv2dOptions s2p1{{2, 2}, {1, 1}};
+    // conv2d 64→128, 16×16 → 8×8: reduction 64·16 = 1024 (D's second layer)
+    {
+        Tensor x = randn({64, 64, 16, 16}, &gen).requires_grad_(), w = param({128, 64, 4, 4});
+        Tensor dy = randn({64, 128, 8, 8}, &gen);
+        auto y = std::make_shared<Tensor>();
+        const double f = 2.0 * 64 * 128 * 64 * 64 * 16;
+        rows.push_back({"conv2d_fwd", "x[64,64,16,16] w[128,64,4,4] s2 p1", f, [] {},
+                        [=] {
+                            NoGradGuard ng;
+                            conv2d(x, w, Tensor(), s2p1);
+                        }});
+        rows.push_back({"conv2d_bwd", "dx, dw of the above", 2 * f,
+                        [=] { *y = conv2d(x, w, Tensor(), s2p1); },
+                        [=] {
+                            grad({*y}, {x, w}, {dy});
+                        }});
+    }
+    // conv_transpose2d 256→128, 4×4 → 8×8 (G's second layer)
+    {
+        Tensor x = randn({64, 256, 4, 4}, &gen).requires_grad_(), w = param({256, 128, 4, 4});
+        Tensor dy = randn({64, 128, 8, 8}, &gen);
+        auto y = std::make_shared<Tensor>();
+        const double f = 2.0 * 64 * 256 * 16 * 128 * 16;
+        rows.push_back({"conv_transpose2d_fwd", "x[64,256,4,4] w[256,128,4,4] s2 p1", f, [] {},
+                        [=] {
+                            NoGradGuard ng;
+                            conv_transpose2d(x, w, Tensor(), s2p1);
+                        }});
+        rows.push_back({"conv_transpose2d_bwd", "dx, dw of the above", 2 * f,
+                        [=] { *y = conv_transpose2d(x, w, Tensor(), s2p1); },
+                        [=] {
+                            grad({*y}, {x, w}, {dy});
+                        }});
+    }
+    // The large-conv GEMMs themselves: conv2d_fwd's W·cols (reduction 1024) and its weight
+    // gradient dY·colsᵀ (reduction N·OH·OW = 4096).
+    {
+        Tensor w = randn({128, 1024}, &gen), cols = randn({1024, 4096}, &gen);
+        Tensor dy = randn({128, 4096}, &gen);
+        rows.push_back({"gemm_conv_fwd", "[128,1024]x[1024,4096]", 2.0 * 128 * 1024 * 4096, [] {},
+                        [=] {
+                            NoGradGuard ng;
+                            matmul(w, cols);
+                        }});
+        rows.push_back({"gemm_conv_wgrad", "[128,4096]x[4096,1024] (B transposed)",
+                        2.0 * 128 * 1024 * 4096, [] {},
+                        [=] {
+                            NoGradGuard ng;
+                            matmul(dy, cols.t());
+                        }});
+    }
+    // batch norm (training statistics) on G's 8×8 feature map
+    {
+        Tensor x = randn({64, 128, 8, 8}, &gen).requires_grad_();
+        Tensor gamma = ones({128}).requires_grad_(), beta = zeros({128}).requires_grad_();
+        Tensor rm = zeros({128}), rv = ones({128}), dy = randn({64, 128, 8, 8}, &gen);
+        auto y = std::make_shared<Tensor>();
+        rows.push_back({"batch_norm_fwd", "x[64,128,8,8] training", 0, [] {},
+                        [=] {
+                            NoGradGuard ng;
+                            nn::batch_norm(x, rm, rv, gamma, beta, true);
+                        }});
+        rows.push_back({"batch_norm_bwd", "dx, dgamma, dbeta of the above", 0,
+                        [=] { *y = nn::batch_norm(x, rm, rv, gamma, beta, true); },
+                        [=] {
+                            grad({*y}, {x, gamma, beta}, {dy});
+                        }});
+    }
+    // linear 1024 → 1024 on a batch of 64, forward and backward
+    {
+        Tensor x = randn({64, 1024}, &gen).requires_grad_(), w = param({1024, 1024});
+        Tensor b = zeros({1024}).requires_grad_(), dy = randn({64, 1024}, &gen);
+        rows.push_back({"linear_fwd_bwd", "x[64,1024] w[1024,1024] +b", 3 * 2.0 * 64 * 1024 * 1024,
+                        [] {},
+                        [=] {
+                            grad({linear(x, w, b)}, {x, w, b}, {dy});
+                        }});
+    }
+    // elementwise: LeakyReLU(0.2) forward and backward on D's 16×16 feature map
+    {
+        Tensor x = randn({64, 64, 16, 16}, &gen).requires_grad_();
+        Tensor dy = randn({64, 64, 16, 16}, &gen);
+        rows.push_back({"leaky_relu_fwd_bwd", "x[64,64,16,16]", 0, [] {},
+                        [=] { grad({leaky_relu(x, 0.2)}, {x}, {dy}); }});
+    }
+    // Adam over the parameters of the default G (1.07 M values in 10 tensors)
+    {
+        std::vector<Tensor> ps;
+        for (const Shape& s : std::vector<Shape>{{100, 256, 4, 4},
+                                                 {256},
+                                                 {256},
+                                                 {256, 128, 4, 4},
+                                                 {128},
+                                                 {128},
+                                                 {128, 64, 4, 4},
+                                                 {64},
+                                                 {64},
+                                                 {64, 1, 4, 4}}) {
+            Tensor p = param(s);
+            p.set_grad(randn(s, &gen));
+            ps.push_back(p);
+        }
+        nn::AdamOptions ao;
+        ao.lr = 2e-4;
+        ao.betas = {0.5, 0.999};
+        auto opt = std::make_shared<nn::Adam>(ps, ao);
+        rows.push_back(
+            {"adam_step", "DCGAN G parameters (1.07 M)", 0, [] {}, [=] { opt->step(); }});
+    }
+    return rows;
+}
+
+int run_ops(const BenchOptions& o) {
+    Json rows = Json::array();
+    for (OpRow& r : op_rows()) {
+        r.setup();
+        r.run();  // warm-up
+        const Timing t = time_median(r.setup, r.run);
+        Json row = {
+            {"name", r.name}, {"shape", r.shape}, {"median_ms", t.ms}, {"median_cpu_ms", t.cpu_ms}};
+        if (r.flop > 0) row["gflops"] = r.flop / 1e6 / t.ms;
+        rows.push_back(row);
+    }
+    if (o.json) {
+        print_json({{"threads", omp_get_max_threads()}, {"ops", rows}});
+        return 0;
+    }
+    std::printf("per-op timings, %d threads (median ms)\n", omp_get_max_threads());
+    for (const Json& r : rows) {
+        std::printf("  %-22s %9.3f ms (CPU %9.3f)", r["name"].get<std::string>().c_str(),
+                    r["median_ms"].get<double>(), r["median_cpu_ms"].get<double>());
+        if (r.contains("gflops")) std::printf("  %7.1f GFLOP/s", r["gflops"].get<double>());
+        std::printf("   %s\n", r["shape"].get<std::string>().c_str());
+    }
+    return 0;
+}
+
+}  // namespace
+
+Command add_bench_command(CLI::App& app) {
+    auto o = std::make_shared<BenchOptions>();
+    auto* bench = app.add_subcommand(
+        "bench",
+        "Time DCGAN training steps, the sgemm peak and single ops (make bench prints "
+        "them beside PyTorch)");
+    bench->require_subcommand(1);
+    auto common = [&](CLI::App* c) {
+        c->add_option("--threads", o->threads, "OpenMP threads (0: all cores)")
+            ->capture_default_str()
+            ->check(CLI::NonNegativeNumber);
+        c->add_flag("--json", o->json, "Print one JSON object instead of text");
+    };
+    auto* dcgan = bench->add_subcommand(
+        "dcgan",
+        "Full DCGAN training steps (G and D forward and backward, both Adam updates) on "
+        "a synthetic batch, after warm-up");
+    common(dcgan);
+    dcgan->add_option("--steps", o->steps, "Timed steps")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    dcgan->add_option("--warmup", o->warmup, "Untimed steps first (fill the allocator cache)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    dcgan->add_option("--batch-size", o->batch_size, "Images per step")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    dcgan->add_option("--image-size", o->image_size, "Image side: 32 or 64")
+        ->capture_default_str()
+        ->check(CLI::IsMember({32, 64}));
+    auto* sgemm = bench->add_subcommand(
+        "sgemm", "The machine's sgemm peak: a large square OpenBLAS sgemm through the engine");
+    common(sgemm);
+    sgemm->add_option("--size", o->size, "Matrix side")
+        ->capture_default_str()
+        ->check(CLI::Range(64, 8192));
+    auto* ops = bench->add_subcommand(
+        "ops",
+        "Single ops at the default DCGAN's layer shapes (conv2d, conv_transpose2d, their "
+        "GEMMs, batch norm, linear, LeakyReLU, Adam)");
+    common(ops);
+    return [o, dcgan, sgemm, ops]() -> int {
+        if (o->threads > 0) omp_set_num_threads(o->threads);
+        if (*dcgan) return run_dcgan(*o);
+        if (*sgemm) return run_sgemm(*o);
+        if (*ops) return run_ops(*o);
+        return 1;
+    };
+}
+
+}  // namespace zg::tools

@@ -1,0 +1,208 @@
+// `zoograd train MODEL --data ...`: flags come from the trainer's and the models' default
+// configs, so every flag shows its default in --help and lands in config.json.
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "tools/cli/commands.h"
+#include "zoo/train/flag.h"
+#include "zoo/train/trainer.h"
+
+namespace zg::tools {
+
+namespace fs = std::filesystem;
+using zoo::flag_of;
+using zoo::Json;
+
+namespace {
+
+const std::map<std::string, std::string>& help_texts() {
+    static const std::map<std::string, std::string> h = {
+        {"data",
+         "Data set: mnist, fashion, ring8, grid25, or a folder of images (one "
+         "sub-folder per class, or flat)"},
+        {"data_root", "Where 'make data' put mnist/ and fashion/"},
+        {"steps", "Total training steps (the target, also when resuming); 0: use --epochs"},
+        {"epochs", "Training epochs when --steps is 0"},
+        {"seed", "Seed of the project RNG (weights, shuffling, latents); printed and stored"},
+        {"threads", "OpenMP threads (0: all cores)"},
+        {"sample_every", "Save a sample grid every N steps (0: only at the end)"},
+        {"checkpoint_every", "Save a checkpoint every N steps (0: only at the end)"},
+        {"log_every", "Log averaged losses every N steps"},
+        {"eval_every",
+         "Evaluate on held-out data every N steps (and at the end): e.g. test "
+         "accuracy of semi-supervised models, and on mnist/fashion FID, KID and "
+         "modes of 2000 samples (ring8/grid25: modes, high-quality fraction; "
+         "docs/EVALUATION.md); 0: model scalars only at the end"},
+        {"ema",
+         "Keep an exponential moving average of G's weights with this decay (e.g. "
+         "0.999) and sample from it; 0: off"},
+        {"lr_decay",
+         "constant, or linear: G's and D's learning rates fall linearly from --lr-g/--lr-d "
+         "at step 0 to 0 at the last step (sharper samples at the end of a run)"},
+        {"n_samples", "Images in each sample grid"},
+        {"health_window",
+         "Health monitor window in steps: warns once per window about D loss "
+         "collapse, gradient norms over 100, unstable or saturating D "
+         "(ganhacks 10; docs/MODELS.md); 0: off"},
+        {"stop_on_failure",
+         "Stop (exit code 3, checkpoint saved) at the health monitor's "
+         "first warning"},
+        {"lr_g", "Generator learning rate"},
+        {"lr_d", "Discriminator learning rate"},
+        {"beta1", "Adam beta1"},
+        {"beta2", "Adam beta2"},
+        {"batch_size", "Mini-batch size"},
+    };
+    return h;
+}
+
+// The value of a flag's text, typed like the default it replaces. A switch (boolean default)
+// given without a value means true.
+Json parse_like(const Json& def, const std::string& text, const std::string& flag) {
+    if (def.is_boolean()) {
+        if (text.empty() || text == "true" || text == "1" || text == "yes") return true;
+        if (text == "false" || text == "0" || text == "no") return false;
+        throw Error(flag + ": expected true or false, got '" + text + "'");
+    }
+    try {
+        size_t used = 0;
+        if (def.is_number_integer()) {
+            long long v = std::stoll(text, &used);
+            if (used == text.size()) return v;
+        } else if (def.is_number()) {
+            double v = std::stod(text, &used);
+            if (used == text.size()) return v;
+        } else {
+            return text;
+        }
+    } catch (const std::exception&) {
+    }
+    throw Error(flag + ": expected " + (def.is_number_integer() ? "an integer" : "a number") +
+                ", got '" + text + "'");
+}
+
+std::string default_run_dir(const std::string& model, const std::string& data) {
+    char stamp[32];
+    std::time_t t = std::time(nullptr);
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&t));
+    std::string name = fs::path(data).filename().string();
+    if (name.empty()) name = "data";
+    return "runs/" + model + "-" + name + "-" + stamp;
+}
+
+}  // namespace
+
+Command add_train_command(CLI::App& app) {
+    auto* cmd = app.add_subcommand("train", "Train a zoo model (see 'zoograd models')");
+    auto model = std::make_shared<std::string>("dcgan");
+    auto out = std::make_shared<std::string>();
+    auto resume = std::make_shared<std::string>();
+    auto values = std::make_shared<std::map<std::string, std::string>>();
+    auto lr = std::make_shared<std::string>();
+    cmd->add_option("model", *model,
+                    "Model to train, or 'classifier': the feature network of 'zoograd eval' "
+                    "(takes --data, --data-root, --epochs, --batch-size, --seed, --threads, "
+                    "--image-size, --out; saved in $ZOOGRAD_CACHE unless --out)")
+        ->capture_default_str();
+    cmd->add_option("--out", *out,
+                    "Run directory (default runs/MODEL-DATA-YYYYmmdd-HHMMSS); an existing "
+                    "non-empty one is refused, never overwritten");
+    cmd->add_option("--resume", *resume,
+                    "Continue the run in this directory with its config; only --steps, --epochs, "
+                    "--threads and the --*-every cadences may change");
+    cmd->add_option("--lr", *lr, "Learning rate of both G and D (sets --lr-g and --lr-d)");
+    // Every key of the trainer's and the models' defaults becomes a flag.
+    Json defaults = zoo::common_defaults();
+    std::map<std::string, std::string> helps = help_texts();
+    for (const auto& m : zoo::models()) {
+        defaults.update(m.defaults);
+        helps.insert(m.help.begin(), m.help.end());
+    }
+    for (auto& [key, def] : defaults.items()) {
+        auto it = helps.find(key);
+        std::string help = it != helps.end() ? it->second : key;
+        auto* opt =
+            cmd->add_option(flag_of(key), (*values)[key], help + " (default " + def.dump() + ")");
+        if (def.is_boolean()) opt->expected(0, 1);
+    }
+    return [=]() -> int {
+        auto given = [&](const std::string& key) { return cmd->count(flag_of(key)) > 0; };
+        if (*model == "classifier") {  // not a GAN: zoo/eval/classifier.h trains it
+            ZG_CHECK(resume->empty(), "--resume is for GAN runs, not 'train classifier'");
+            std::map<std::string, std::string> flags;
+            for (auto& [key, def] : defaults.items())
+                if (given(key)) flags[key] = values->at(key);
+            if (!out->empty()) flags["out"] = *out;
+            if (!lr->empty()) flags["lr"] = *lr;
+            return train_classifier_command(flags);
+        }
+        Json config;
+        std::string dir;
+        bool resuming = !resume->empty();
+        if (resuming) {
+            dir = *resume;
+            std::ifstream in(dir + "/config.json");
+            ZG_CHECK(in, "--resume ", dir,
+                     ": no config.json there; is it a zoograd run directory?");
+            config = Json::parse(in, nullptr, false);
+            ZG_CHECK(!config.is_discarded(), dir, "/config.json is not valid JSON");
+            ZG_CHECK(out->empty(), "--out cannot be combined with --resume (the run continues in ",
+                     dir, ")");
+            // A run saved before a model gained an option resumes with the option's current
+            // default (an optimizer's hyper-parameters, such as improved_gan's --adam-eps, come
+            // back from the checkpoint instead, so those stay as the run had them).
+            const Json model_defaults = zoo::default_config(config.at("model"));
+            for (auto& [key, def] : model_defaults.items())
+                if (!config.contains(key)) config[key] = def;
+            ZG_CHECK(cmd->count("model") == 0 || *model == config.at("model"),
+                     "--resume continues the run's own model '",
+                     config.at("model").get<std::string>(), "', not '", *model, "'");
+            for (auto& [key, def] : defaults.items())
+                if (given(key) && !zoo::resumable_key(key))
+                    throw Error(flag_of(key) + " cannot change when resuming (the run's value is " +
+                                (config.contains(key) ? config[key].dump() : "unset") +
+                                "); only --steps, --epochs, --threads and the --*-every "
+                                "cadences can");
+        } else {
+            config = zoo::default_config(*model);
+        }
+        if (!lr->empty()) {
+            ZG_CHECK(!resuming, "--lr cannot change when resuming");
+            config["lr_g"] = config["lr_d"] = parse_like(0.0, *lr, "--lr");
+        }
+        for (auto& [key, def] : defaults.items())
+            if (given(key)) {
+                ZG_CHECK(config.contains(key), flag_of(key), " is not a flag of model '",
+                         config.at("model").get<std::string>(), "'");
+                config[key] = parse_like(def, values->at(key), flag_of(key));
+            }
+        for (const char* key : {"steps", "epochs", "batch_size", "threads", "sample_every",
+                                "checkpoint_every", "log_every", "n_samples", "health_window"})
+            if (config.contains(key))
+                ZG_CHECK(config[key].get<int64_t>() >= 0, flag_of(key), " must not be negative");
+        ZG_CHECK(config.at("batch_size").get<int64_t>() > 0, "--batch-size must be positive");
+        ZG_CHECK(config.at("steps").get<int64_t>() > 0 || config.at("epochs").get<int64_t>() > 0,
+                 "give --steps or --epochs a positive value");
+        const double ema = config.at("ema").get<double>();
+        ZG_CHECK(ema >= 0 && ema < 1, "--ema must be in [0, 1), got ", ema);
+        if (!resuming) dir = out->empty() ? default_run_dir(*model, config.at("data")) : *out;
+        return zoo::train(config, dir, resuming);
+    };
+}
+
+Command add_models_command(CLI::App& app) {
+    auto* cmd = app.add_subcommand("models", "List the zoo's models and their flags");
+    (void)cmd;
+    return [] {
+        for (const auto& m : zoo::models()) {
+            std::printf("%-12s %s\n", m.name.c_str(), m.description.c_str());
+            for (auto& [key, def] : m.defaults.items())
+                std::printf("             %s %s\n", flag_of(key).c_str(), def.dump().c_str());
+        }
+        return 0;
+    };
+}
+
+}  // namespace zg::tools

@@ -1,0 +1,156 @@
+// report.html: one self-contained page per run (loss curves as inline SVG, the sample grids over
+// time, the config and the last logged metrics), rewritten as training goes.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "zoo/train/trainer.h"
+
+namespace zg::zoo {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string escape(const std::string& s) {
+    std::string out;
+    for (char ch : s) {
+        if (ch == '<')
+            out += "&lt;";
+        else if (ch == '>')
+            out += "&gt;";
+        else if (ch == '&')
+            out += "&amp;";
+        else
+            out += ch;
+    }
+    return out;
+}
+
+// One line chart: x = step, one polyline per series.
+std::string svg_chart(const std::vector<double>& steps,
+                      const std::vector<std::pair<std::string, std::vector<double>>>& series) {
+    const double w = 720, h = 260, pad = 40;
+    double lo = INFINITY, hi = -INFINITY;
+    for (auto& [name, ys] : series)
+        for (double y : ys) {
+            lo = std::min(lo, y);
+            hi = std::max(hi, y);
+        }
+    if (steps.empty() || !std::isfinite(lo)) return "<p>no data yet</p>";
+    if (hi - lo < 1e-12) hi = lo + 1;
+    const double x0 = steps.front(), x1 = std::max(steps.back(), x0 + 1);
+    static const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"};
+    std::ostringstream os;
+    os << "<svg width='" << w << "' height='" << h << "' style='background:#fafafa'>";
+    os << "<text x='4' y='" << pad - 8 << "' font-size='11'>" << hi << "</text>";
+    os << "<text x='4' y='" << h - pad + 14 << "' font-size='11'>" << lo << "</text>";
+    os << "<text x='" << w - 120 << "' y='" << h - 8 << "' font-size='11'>step " << x1 << "</text>";
+    size_t ci = 0;
+    for (auto& [name, ys] : series) {
+        const char* color = colors[ci++ % 5];
+        os << "<polyline fill='none' stroke='" << color << "' points='";
+        for (size_t i = 0; i < ys.size(); ++i) {
+            const double x = pad + (steps[i] - x0) / (x1 - x0) * (w - 2 * pad);
+            const double y = h - pad - (ys[i] - lo) / (hi - lo) * (h - 2 * pad);
+            os << x << "," << y << " ";
+        }
+        os << "'/><text x='" << pad + 110 * (ci - 1) << "' y='14' font-size='12' fill='" << color
+           << "'>" << escape(name) << "</text>";
+    }
+    os << "</svg>";
+    return os.str();
+}
+
+}  // namespace
+
+void write_report(const std::string& dir) {
+    std::vector<Json> lines;
+    {
+        std::ifstream in(dir + "/metrics.jsonl");
+        std::string line;
+        while (std::getline(in, line))
+            if (!line.empty()) lines.push_back(Json::parse(line, nullptr, false));
+    }
+    std::vector<double> steps;
+    std::map<std::string, std::vector<double>> values;
+    std::vector<Json> warnings;  // the health monitor's lines (zoo/train/health.h)
+    // Sample-quality curves (zoo/eval/evaluation.h): per key, the steps and values.
+    std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> quality;
+    for (const Json& j : lines) {
+        if (j.is_discarded()) continue;
+        if (j.contains("warning")) {
+            warnings.push_back(j);
+            continue;
+        }
+        if (j.contains("fid") || j.contains("high_quality")) {  // --eval-every sample quality
+            for (const char* k : {"fid", "kid", "modes_covered", "high_quality"})
+                if (j.contains(k) && j[k].is_number()) {
+                    quality[k].first.push_back(j.value("step", 0.0));
+                    quality[k].second.push_back(j[k].get<double>());
+                }
+            continue;
+        }
+        steps.push_back(j.value("step", 0.0));
+        for (auto& [k, v] : j.items())
+            if (k != "step" && k != "epoch" && k != "time_s" && v.is_number())
+                values[k].push_back(v.get<double>());
+    }
+    std::vector<std::pair<std::string, std::vector<double>>> losses, probs;
+    for (auto& [k, v] : values) {
+        if (v.size() != steps.size()) continue;
+        (k.rfind("loss", 0) == 0 ? losses : probs).emplace_back(k, v);
+    }
+    std::vector<std::string> grids;
+    if (fs::exists(dir + "/samples"))
+        for (auto& e : fs::directory_iterator(dir + "/samples"))
+            if (e.path().extension() == ".png") grids.push_back(e.path().filename().string());
+    std::sort(grids.begin(), grids.end());
+    std::string config = "{}";
+    {
+        std::ifstream in(dir + "/config.json");
+        std::stringstream ss;
+        ss << in.rdbuf();
+        if (!ss.str().empty()) config = ss.str();
+    }
+    std::ostringstream html;
+    html << "<!doctype html><html><head><meta charset='utf-8'><title>zoograd run "
+         << escape(fs::path(dir).filename().string())
+         << "</title><style>body{font-family:sans-serif;margin:2em;max-width:1100px}"
+            "img{image-rendering:pixelated;margin:4px;border:1px solid #ccc}"
+            "pre{background:#f4f4f4;padding:1em}td{padding:2px 10px}</style></head><body>";
+    html << "<h1>zoograd run: " << escape(fs::path(dir).filename().string()) << "</h1>";
+    if (!warnings.empty()) {
+        html << "<h2 style='color:#b00'>Health warnings</h2><table style='background:#fee'>";
+        for (const Json& w : warnings)
+            html << "<tr><td>step " << w.value("step", 0) << "</td><td><b>"
+                 << escape(w.value("warning", "")) << "</b></td><td>"
+                 << escape(w.value("message", "")) << "</td></tr>";
+        html << "</table>";
+    }
+    html << "<h2>Losses</h2>" << svg_chart(steps, losses);
+    html << "<h2>Discriminator outputs and other scalars</h2>" << svg_chart(steps, probs);
+    if (!quality.empty()) {
+        html << "<h2>Sample quality (--eval-every; zoograd classifier features, see "
+                "docs/EVALUATION.md)</h2>";
+        for (auto& [k, sv] : quality) html << svg_chart(sv.first, {{k, sv.second}});
+    }
+    if (!lines.empty() && !lines.back().is_discarded()) {
+        html << "<h2>Last logged metrics</h2><table>";
+        for (auto& [k, v] : lines.back().items())
+            html << "<tr><td>" << escape(k) << "</td><td>" << escape(v.dump()) << "</td></tr>";
+        html << "</table>";
+    }
+    html << "<h2>Samples (fixed z)</h2>";
+    for (auto it = grids.rbegin(); it != grids.rend(); ++it)
+        html << "<figure style='display:inline-block'><img src='samples/" << *it
+             << "' width='280'><figcaption>" << escape(*it) << "</figcaption></figure>";
+    html << "<h2>Config</h2><pre>" << escape(config) << "</pre></body></html>\n";
+    const std::string tmp = dir + "/report.html.tmp";
+    std::ofstream(tmp) << html.str();
+    fs::rename(tmp, dir + "/report.html");  // a reader never sees half a page
+}
+
+}  // namespace zg::zoo

@@ -1,0 +1,185 @@
+#include "zoo/train/health.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "zoo/train/flag.h"
+
+namespace zg::zoo {
+
+namespace {
+
+// The thresholds (ganhacks 10 gives the gradient norm of 100; the others are the levels at
+// which the symptom is unambiguous for the BCE, least-squares and hinge losses).
+constexpr double kCollapsedDLoss = 0.05;
+constexpr double kMaxGradNorm = 100;
+constexpr double kMaxLossStd = 1.0;
+constexpr double kSaturatedReal = 0.99, kSaturatedFake = 0.01;
+
+double mean_of(const std::deque<double>& v) {
+    double s = 0;
+    for (double x : v) s += x;
+    return s / v.size();
+}
+
+double std_of(const std::deque<double>& v) {
+    const double m = mean_of(v);
+    double s = 0;
+    for (double x : v) s += (x - m) * (x - m);
+    return std::sqrt(s / v.size());
+}
+
+double median_of(const std::deque<double>& v) {
+    std::vector<double> s(v.begin(), v.end());
+    std::nth_element(s.begin(), s.begin() + s.size() / 2, s.end());
+    return s[s.size() / 2];
+}
+
+std::string fmt(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.4g", v);
+    return buf;
+}
+
+}  // namespace
+
+// Whether the run's model takes `key` (every key does when `keys` is empty).
+bool HealthMonitor::has_flag(const char* key) const {
+    return options.keys.empty() || options.keys.count(key);
+}
+
+// "--a, --b" for the keys among `wanted` the model has.
+std::string HealthMonitor::flags(std::initializer_list<const char*> wanted) const {
+    std::string out;
+    for (const char* k : wanted)
+        if (has_flag(k)) out += (out.empty() ? "" : ", ") + flag_of(k);
+    return out;
+}
+
+// The usual ways to weaken a D that wins, in the flags of this model.
+std::string HealthMonitor::weaken_d() const {
+    std::vector<std::string> ways;
+    if (auto f = flags({"lr_d", "ndf", "n_critic"}); !f.empty()) ways.push_back("lower " + f);
+    if (has_flag("instance_noise")) ways.push_back("add --instance-noise");
+    if (auto f = flags({"real_label", "label_flip", "one_sided_smoothing", "real_target"});
+        !f.empty())
+        ways.push_back("soften D's targets (" + f + ")");
+    if (has_flag("spectral_norm")) ways.push_back("use --spectral-norm d");
+    std::string out = "Weaken D";
+    for (size_t i = 0; i < ways.size(); ++i) out += (i ? ", " : ": ") + ways[i];
+    return out;
+}
+
+HealthOptions health_options_from(const Json& c) {
+    HealthOptions o;
+    for (auto& item : c.items()) o.keys.insert(item.key());
+    o.window = c.value("health_window", o.window);
+    const std::string loss = c.value("loss", std::string("ns"));
+    // The wgan critics' loss is unbounded below; d_real / d_fake are probabilities for the
+    // logit losses only (raw outputs for the least-squares, hinge and critic losses).
+    o.loss_floor_zero = loss != "wgan" && loss != "wgan-gp";
+    o.probabilities = loss == "minimax" || loss == "ns" || loss == "rsgan" || loss == "ragan";
+    return o;
+}
+
+HealthMonitor::HealthMonitor(HealthOptions o) : options(o) {
+    ZG_CHECK(o.window >= 2,
+             "--health-window must be at least 2 steps (0 turns the monitor off), "
+             "got ",
+             o.window);
+}
+
+bool HealthMonitor::fresh(const std::string& symptom, int64_t step) {
+    auto it = last_reported_.find(symptom);
+    if (it != last_reported_.end() && step - it->second < options.window) return false;
+    last_reported_[symptom] = step;
+    return true;
+}
+
+std::vector<HealthWarning> HealthMonitor::observe(int64_t step, const Scalars& s) {
+    std::vector<HealthWarning> out;
+    auto report = [&](const std::string& symptom, const std::string& message) {
+        if (fresh(symptom, step)) out.push_back({step, symptom, message});
+    };
+    for (auto& [k, v] : s) {
+        if (!std::isfinite(v)) {
+            std::string fixes = "lower the learning rate";
+            if (has_flag("reg")) fixes += ", use a gradient penalty (--reg gp)";
+            if (has_flag("spectral_norm")) fixes += ", use --spectral-norm";
+            report("non_finite", k + " is " + fmt(v) + ": " + fixes + ", check the data");
+            continue;
+        }
+        auto& h = history_[k];
+        h.push_back(v);
+        if ((int64_t)h.size() > options.window) h.pop_front();
+    }
+    // The window statistics of `key`, once a full window of it has been seen.
+    auto full = [&](const char* key) -> const std::deque<double>* {
+        auto it = history_.find(key);
+        return it != history_.end() && (int64_t)it->second.size() == options.window ? &it->second
+                                                                                    : nullptr;
+    };
+    const std::string over = " over the last " + std::to_string(options.window) + " steps";
+    if (auto* d = full("loss_d")) {
+        const double m = mean_of(*d), sd = std_of(*d);
+        if (options.loss_floor_zero && m < kCollapsedDLoss)
+            report("d_loss_collapse", "D loss collapsed toward 0 (mean " + fmt(m) + over +
+                                          "): D wins outright. " + weaken_d());
+        const double limit =
+            options.loss_floor_zero ? kMaxLossStd : std::max(kMaxLossStd, std::abs(m));
+        if (sd > limit)
+            report("loss_variance",
+                   "D loss varies wildly (std " + fmt(sd) + ", mean " + fmt(m) + over +
+                       "): training is unstable. Lower the learning rates, use Adam with "
+                       "--beta1 0.5" +
+                       (has_flag("reg") ? ", or a gradient penalty (--reg gp)" : ""));
+    }
+    for (const char* net : {"d", "g"}) {
+        const std::string key = std::string("grad_norm_") + net;
+        if (auto* g = full(key.c_str())) {
+            const double med = median_of(*g);
+            if (med > kMaxGradNorm)
+                report(key, std::string(net[0] == 'd' ? "D" : "G") + "'s gradient norm is " +
+                                fmt(med) + " (median" + over + ", above " + fmt(kMaxGradNorm) +
+                                "): lower the learning rate" +
+                                (has_flag("reg")
+                                     ? ", add normalization or a gradient penalty (--reg gp / r1)"
+                                     : ""));
+        }
+    }
+    if (options.probabilities)
+        if (auto* real = full("d_real"))
+            if (auto* fake = full("d_fake")) {
+                const double r = mean_of(*real), f = mean_of(*fake);
+                if (r > kSaturatedReal && f < kSaturatedFake)
+                    report("d_saturated",
+                           "D saturates: D(x) " + fmt(r) + ", D(G(z)) " + fmt(f) + over +
+                               ", so G's gradient vanishes. " +
+                               (has_flag("loss") ? "Keep the non-saturating G loss (--loss ns). "
+                                                 : "") +
+                               weaken_d());
+            }
+    return out;
+}
+
+Json HealthMonitor::state() const {
+    Json h = Json::object(), r = Json::object();
+    for (auto& [k, v] : history_) h[k] = std::vector<double>(v.begin(), v.end());
+    for (auto& [k, v] : last_reported_) r[k] = v;
+    return Json{{"window", options.window}, {"history", h}, {"reported", r}};
+}
+
+void HealthMonitor::restore(const Json& state) {
+    ZG_CHECK(state.value("window", int64_t(0)) == options.window,
+             "the checkpoint's health monitor window differs from --health-window ",
+             options.window);
+    history_.clear();
+    last_reported_.clear();
+    for (auto& [k, v] : state.at("history").items()) {
+        auto values = v.get<std::vector<double>>();
+        history_[k] = std::deque<double>(values.begin(), values.end());
+    }
+    for (auto& [k, v] : state.at("reported").items()) last_reported_[k] = v.get<int64_t>();
+}
+
+}  // namespace zg::zoo
