@@ -1,4 +1,7 @@
 #pragma once
+// The Tensor: a cheap handle (a shared pointer) to a view of shared storage (shape, strides and
+// offset in elements, a dtype, a device) plus its autograd fields (requires_grad, the op that
+// made it, the accumulated grad). Views share storage; the differentiable ops are in ops.h.
 #include <cstdint>
 #include <initializer_list>
 #include <iosfwd>

@@ -1,4 +1,9 @@
 #pragma once
+// The backend table: the small set of primitive kernels a device implements (copies, fills,
+// elementwise maps, reductions, GEMM, indexing, batch norm, im2col/col2im, random fills). Every
+// op in engine/ops/ is written once against this table, so a new device is one new
+// implementation of it (engine/backend/cpu/ is the first); nothing above it touches device
+// memory.
 #include <memory>
 #include <string>
 #include <vector>

@@ -7,7 +7,7 @@
 
 namespace zg {
 
-using kernels::unary;
+using plumbing::unary;
 
 // z = dy·s(x) with s(x) = x > 0 ? a : b, in one pass: the backward of relu and leaky_relu.
 // s is piecewise constant, so ∂z/∂dy = s(x) and x gets no gradient: dz ↦ dz·s(x). Recorded,
@@ -15,8 +15,8 @@ using kernels::unary;
 static Tensor select_pos_mul(const Tensor& x, const Tensor& dy, double a, double b) {
     ZG_CHECK(x.shape() == dy.shape(), "select_pos_mul: mask input ", shape_str(x.shape()),
              " and gradient ", shape_str(dy.shape()), " must have the same shape");
-    kernels::check_same_dtype(x, dy, "select_pos_mul");
-    kernels::check_float(dy, "select_pos_mul");
+    plumbing::check_same_dtype(x, dy, "select_pos_mul");
+    plumbing::check_float(dy, "select_pos_mul");
     Tensor out = empty(dy.shape(), dy.dtype(), dy.device());
     backend(dy).select_pos_mul(x, dy, out, a, b);
     return record(
@@ -75,7 +75,7 @@ Tensor elu(const Tensor& x, double alpha) {
 // Subtracting the max first, rather than x − logsumexp(x), keeps float32 exact for large
 // logits: logsumexp ≈ 1000.69 would be rounded to float32's step of 6e-5 at 1000.
 Tensor log_softmax(const Tensor& x, int64_t dim) {
-    kernels::check_float(x, "log_softmax");
+    plumbing::check_float(x, "log_softmax");
     dim = wrap_dim(dim, x.dim(), "log_softmax");
     Tensor m = amax(x.detach(), {dim}, true);
     // A row whose max is ±∞ would give ∞ − ∞ = NaN in z: shift it by 0 (as logsumexp does).

@@ -1,6 +1,14 @@
 // Convolutions as GEMMs over unrolled windows. Only im2col and col2im are new primitives (each
 // the other's adjoint); conv2d and conv_transpose2d are built from them and matmul, so their
 // gradients, and the gradients of those gradients (WGAN-GP, R1), follow from ops already checked.
+//
+// conv2d, one group: cols = im2col(x) is [C·kh·kw, N·OH·OW] and W is viewed as [O, C·kh·kw], so
+//   Y = W · cols (+ b)                       [O, N·OH·OW], reshaped to [N, O, OH, OW]
+//   dW = dY · colsᵀ                          (a GEMM with the saved columns)
+//   dX = col2im(Wᵀ · dY)                     (the adjoint of im2col sums overlapping windows)
+//   db = Σ dY over n, oy, ox
+// conv_transpose2d is conv2d's adjoint with respect to x: Y = col2im(Wᵀ · X), so its dX is a
+// conv2d of dY and its dW is X · im2col(dY)ᵀ.
 #include "engine/ops/plumbing.h"
 
 namespace zg {

@@ -5,7 +5,7 @@ namespace zg {
 
 // C = A·B;  ∂L/∂A = ∂L/∂C·Bᵀ, ∂L/∂B = Aᵀ·∂L/∂C (summed over broadcast batch dims)
 Tensor matmul(const Tensor& a, const Tensor& b) {
-    kernels::check_same_dtype(a, b, "matmul");
+    plumbing::check_same_dtype(a, b, "matmul");
     ZG_CHECK(a.dim() >= 2 && b.dim() >= 2, "matmul: expected matrices (2 or more dimensions), got ",
              shape_str(a.shape()), " and ", shape_str(b.shape()));
     const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
@@ -19,12 +19,12 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
         Shape full = batch;
         full.push_back(rows);
         full.push_back(cols);
-        Tensor v = kernels::broadcast_to(t, full, "matmul");
+        Tensor v = plumbing::broadcast_to(t, full, "matmul");
         if (batch.size() == 1) return v;
         if (batch.empty())
-            return kernels::view_of(v, {1, rows, cols}, {0, v.strides()[0], v.strides()[1]},
+            return plumbing::view_of(v, {1, rows, cols}, {0, v.strides()[0], v.strides()[1]},
                                     v.offset());
-        return kernels::view_of(v.detach().contiguous(), {nb, rows, cols}, {rows * cols, cols, 1},
+        return plumbing::view_of(v.detach().contiguous(), {nb, rows, cols}, {rows * cols, cols, 1},
                                 0);
     };
     Shape out_shape = batch;
@@ -32,7 +32,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     out_shape.push_back(n);
     Tensor out = empty(out_shape, a.dtype(), a.device());
     backend(a).matmul(as_batch(a, m, k), as_batch(b, k, n),
-                      kernels::view_of(out, {nb, m, n}, {m * n, n, 1}, 0));
+                      plumbing::view_of(out, {nb, m, n}, {m * n, n, 1}, 0));
     return record(
         "matmul", out, {a, b},
         [a, b](const BackwardArgs& g) -> Grads {

@@ -47,7 +47,7 @@ void check_channel_vector(const Tensor& t, const char* what, const Tensor& x) {
     ZG_CHECK(t.dim() == 1 && t.size(0) == x.size(1), "batch_norm_train: ", what, " ",
              shape_str(t.shape()), " must be [", x.size(1), "] for an input ",
              shape_str(x.shape()));
-    kernels::check_same_dtype(t, x, "batch_norm_train");
+    plumbing::check_same_dtype(t, x, "batch_norm_train");
 }
 
 }  // namespace
@@ -56,7 +56,7 @@ void check_channel_vector(const Tensor& t, const char* what, const Tensor& x) {
 // variance;  gradients as batch_norm_grads_in_ops (or the fused kernel computing the same).
 BatchNormOutput batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias,
                                  double eps) {
-    kernels::check_float(x, "batch_norm_train");
+    plumbing::check_float(x, "batch_norm_train");
     ZG_CHECK(x.dim() >= 2, "batch_norm_train: expected an input [N, C, *], got ",
              shape_str(x.shape()));
     ZG_CHECK(x.numel() > x.size(1),

@@ -1,10 +1,10 @@
 #pragma once
-// What the ops share: running one backend kernel into a fresh tensor, with no autograd. The
-// public ops in this folder wrap these and attach their backward functions.
+// What every op shares (bodies in plumbing.cpp): running one backend kernel into a fresh tensor,
+// with no autograd. The public ops in this folder wrap these and attach their backward functions.
 #include "engine/backend/backend.h"
 #include "engine/ops.h"
 
-namespace zg::kernels {
+namespace zg::plumbing {
 
 // A view of t's storage with the given geometry (no copy, no history).
 Tensor view_of(const Tensor& t, const Shape& shape, const Shape& strides, int64_t offset);
@@ -16,4 +16,4 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name);
 void check_same_dtype(const Tensor& a, const Tensor& b, const char* op);
 void check_float(const Tensor& t, const char* op);
 
-}  // namespace zg::kernels
+}  // namespace zg::plumbing

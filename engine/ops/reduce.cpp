@@ -51,7 +51,7 @@ Tensor reduce_kernel(ReduceOp op, const Tensor& x, const Axes& axes, bool keepdi
     Tensor out = empty(keepdim_shape(x.shape(), axes), x.dtype(), x.device());
     backend(x).reduce(op, x, axes, out);
     Shape s = reduced_shape(x.shape(), axes, keepdim);
-    return kernels::view_of(out, s, contiguous_strides(s), 0);
+    return plumbing::view_of(out, s, contiguous_strides(s), 0);
 }
 
 Tensor extreme(const Tensor& x, const Axes& axes_in, bool keepdim, bool is_max) {
@@ -84,7 +84,7 @@ Tensor sum(const Tensor& x, const Axes& axes_in, bool keepdim) {
 }
 
 Tensor mean(const Tensor& x, const Axes& axes_in, bool keepdim) {
-    kernels::check_float(x, "mean");
+    plumbing::check_float(x, "mean");
     Axes axes = normalize_axes(x, axes_in, "mean");
     int64_t n = 1;
     for (int64_t a : axes) n *= x.shape()[a];
@@ -93,7 +93,7 @@ Tensor mean(const Tensor& x, const Axes& axes_in, bool keepdim) {
 
 // var = Σ (x − mean)² / (n − 1) (unbiased) or / n
 Tensor var(const Tensor& x, const Axes& axes_in, bool unbiased, bool keepdim) {
-    kernels::check_float(x, "var");
+    plumbing::check_float(x, "var");
     Axes axes = normalize_axes(x, axes_in, "var");
     int64_t n = 1;
     for (int64_t a : axes) n *= x.shape()[a];
@@ -111,7 +111,7 @@ Tensor amin(const Tensor& x, const Axes& axes, bool keepdim) {
 // logsumexp(x) = m + log Σ exp(x − m) with m = max x (held constant: it cancels in the
 // gradient, softmax(x), and keeps exp from overflowing).
 Tensor logsumexp(const Tensor& x, const Axes& axes_in, bool keepdim) {
-    kernels::check_float(x, "logsumexp");
+    plumbing::check_float(x, "logsumexp");
     Axes axes = normalize_axes(x, axes_in, "logsumexp");
     Tensor m = amax(x.detach(), axes, true);
     // Rows that are all −∞ would give (−∞) − (−∞) = NaN: shift them by 0 instead.

@@ -7,7 +7,7 @@
 
 namespace zg {
 
-using kernels::view_of;
+using plumbing::view_of;
 
 namespace {
 
@@ -152,7 +152,7 @@ Tensor Tensor::expand(Shape shape) const {
                  " for a tensor of "
                  "shape ",
                  shape_str(this->shape()), " (-1 only keeps an existing dimension)");
-    Tensor v = kernels::broadcast_to(*this, shape, "expand");
+    Tensor v = plumbing::broadcast_to(*this, shape, "expand");
     if (v.same(*this)) return *this;
     return record("expand", v, {*this}, [from = this->shape()](const BackwardArgs& g) -> Grads {
         return {sum_to(g.dy, from)};
@@ -187,7 +187,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
     Shape s = first.shape();
     s[dim] = 0;
     for (size_t i = 0; i < xs.size(); ++i) {
-        kernels::check_same_dtype(first, xs[i], "concat");
+        plumbing::check_same_dtype(first, xs[i], "concat");
         ZG_CHECK(xs[i].dim() == first.dim(), "concat: tensor ", i, " has shape ",
                  shape_str(xs[i].shape()), ", expected ", first.dim(), " dimensions");
         for (int64_t d = 0; d < first.dim(); ++d)
@@ -279,7 +279,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
 // y = x, then y[idx[j]] += src[j] along dim;  dx = dy, dsrc = dy.index_select(dim, idx).
 Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
     check_index(index, "index_add");
-    kernels::check_same_dtype(x, src, "index_add");
+    plumbing::check_same_dtype(x, src, "index_add");
     dim = wrap_dim(dim, x.dim(), "index_add");
     Shape expect = x.shape();
     expect[dim] = index.numel();
@@ -320,7 +320,7 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
 // y = x, then y[i][idx[i][j]] += src[i][j] (dim 1);  dx = dy, dsrc = gather(dy, dim, idx).
 Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
     dim = wrap_dim(dim, x.dim(), "scatter_add");
-    kernels::check_same_dtype(x, src, "scatter_add");
+    plumbing::check_same_dtype(x, src, "scatter_add");
     check_gather_shapes(x, dim, index, "scatter_add");
     ZG_CHECK(src.shape() == index.shape(), "scatter_add: source ", shape_str(src.shape()),
              " must have the index's shape ", shape_str(index.shape()));

@@ -1,27 +1,16 @@
-// Storage, copies, fills and random fills of the CPU backend, and the backend table.
+// Storage, copies and fills of the CPU backend.
 #include <algorithm>
 #include <cstring>
 
 #include "engine/backend/allocator.h"
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/backend/cpu/strided.h"
-#include "engine/rng.h"
 
 namespace zg {
-
-Storage::~Storage() {
-    if (backend) backend->release(*this);
-}
 
 Backend& cpu_backend() {
     static cpu::CpuBackend* b = new cpu::CpuBackend();  // outlives static tensors
     return *b;
-}
-
-Backend& backend(Device d) {
-    ZG_CHECK(d == Device::cpu, "backend: device '", device_name(d),
-             "' is not available in this build");
-    return cpu_backend();
 }
 
 namespace cpu {
@@ -69,30 +58,6 @@ void CpuBackend::fill(const Tensor& out, double value) {
         const T v = static_cast<T>(value);
 #pragma omp parallel for simd if (n >= kParallelGrain)
         for (int64_t i = 0; i < n; ++i) p[i] = v;
-    });
-}
-
-void CpuBackend::random(RandomKind kind, const Tensor& out, Rng& gen, double a, double b) {
-    const size_t n = (size_t)out.numel();
-    if (kind == RandomKind::randint) {
-        fill_randint(out.data<int32_t>(), n, gen, (int32_t)a, (int32_t)b);
-        return;
-    }
-    dispatch_float(out.dtype(), "random", [&]<class T>() {
-        T* p = out.data<T>();
-        switch (kind) {
-            case RandomKind::uniform:
-                fill_uniform<T>(p, n, gen, (T)a, (T)b);
-                break;
-            case RandomKind::normal:
-                fill_normal<T>(p, n, gen, (T)a, (T)b);
-                break;
-            case RandomKind::bernoulli:
-                fill_bernoulli<T>(p, n, gen, (T)a);
-                break;
-            case RandomKind::randint:
-                break;
-        }
     });
 }
 
