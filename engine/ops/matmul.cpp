@@ -23,9 +23,9 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
         if (batch.size() == 1) return v;
         if (batch.empty())
             return plumbing::view_of(v, {1, rows, cols}, {0, v.strides()[0], v.strides()[1]},
-                                    v.offset());
+                                     v.offset());
         return plumbing::view_of(v.detach().contiguous(), {nb, rows, cols}, {rows * cols, cols, 1},
-                                0);
+                                 0);
     };
     Shape out_shape = batch;
     out_shape.push_back(m);

@@ -23,4 +23,8 @@ private:
     std::string reparam_name_;
 };
 
+// PyTorch's default init of a weighted layer: kaiming_uniform_(w, a=√5), i.e. U(±1/√fan_in),
+// and the bias from the same bound. `gen` null means the global Rng.
+void default_init(WeightedModule& m, int64_t fan_in, Rng* gen);
+
 }  // namespace zg::nn

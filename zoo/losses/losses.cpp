@@ -116,4 +116,13 @@ Tensor g_loss(Loss l, const Tensor& r, const Tensor& f) {
     throw Error("g_loss: not a Loss value");
 }
 
+bool is_logit_loss(Loss l) {
+    return l == Loss::minimax || l == Loss::ns || l == Loss::rsgan || l == Loss::ragan;
+}
+
+double mean_d_output(Loss loss, const Tensor& d_out) {
+    NoGradGuard ng;
+    return mean(is_logit_loss(loss) ? sigmoid(d_out) : d_out).item<double>();
+}
+
 }  // namespace zg::zoo

@@ -17,6 +17,11 @@ std::string loss_name(Loss);
 // True for the BCE / least-squares losses whose D targets are labels, where soft labels,
 // one-sided smoothing and label flips make sense; false for the critic and margin losses.
 bool loss_uses_labels(Loss);
+// True for the losses whose D output is a logit (minimax, ns, rsgan, ragan).
+bool is_logit_loss(Loss);
+// D's mean output as the log shows it (d_real, d_fake): σ(logit) for the logit losses, the raw
+// output otherwise. Records no graph.
+double mean_d_output(Loss loss, const Tensor& d_out);
 
 // Per-example targets for label-based losses (soft labels, one-sided smoothing, flips);
 // empty tensors mean the hard targets 1 and 0.

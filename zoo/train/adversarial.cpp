@@ -158,9 +158,6 @@ std::string one_of(const Json& c, const std::string& key,
     throw Error(flag_of(key) + ": unknown value '" + v + "'; choose one of " + known);
 }
 
-bool is_logit_loss(Loss l) {
-    return l == Loss::minimax || l == Loss::ns || l == Loss::rsgan || l == Loss::ragan;
-}
 bool is_relativistic(Loss l) {
     return l == Loss::rsgan || l == Loss::ragan || l == Loss::ralsgan;
 }
@@ -435,9 +432,8 @@ AdversarialGan::DResult AdversarialGan::update_d(const Tensor& real, Rng& rng) {
         for (Tensor& p : d_->parameters()) p.copy_(clamp(p, -c_.clip, c_.clip));
     r.loss = loss.item<double>();
     r.penalty = penalty.defined() ? penalty.item<double>() : 0.0;
-    const bool probs = is_logit_loss(c_.loss);
-    r.d_real = mean(probs ? sigmoid(d_real) : d_real).item<double>();
-    r.d_fake = mean(probs ? sigmoid(d_fake) : d_fake).item<double>();
+    r.d_real = mean_d_output(c_.loss, d_real);
+    r.d_fake = mean_d_output(c_.loss, d_fake);
     return r;
 }
 

@@ -103,13 +103,9 @@ public:
     void save(nn::Checkpoint& ck) const override;
     void restore(const nn::Checkpoint& ck) override;
 
-    // A generator the nets draw from while training (e.g. G's noise layers), saved and restored
+    // An Rng the nets draw from while training (e.g. G's noise layers), saved and restored
     // with the model under `name` so that resume stays exact.
     void keep_rng(const std::string& name, Rng* gen) { rngs_.emplace_back(name, gen); }
-
-    const AdversarialConfig& options() const { return c_; }
-    int64_t steps_taken() const { return step_; }
-    const ReplayBuffer* replay() const { return replay_ ? &*replay_ : nullptr; }
 
 private:
     struct DResult {

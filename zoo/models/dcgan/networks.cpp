@@ -269,13 +269,6 @@ Loss own_step_loss(const nlohmann::json& c, const std::string& model) {
     return loss;
 }
 
-double mean_d_output(Loss loss, const Tensor& d_out) {
-    NoGradGuard ng;
-    const bool logit =
-        loss == Loss::minimax || loss == Loss::ns || loss == Loss::rsgan || loss == Loss::ragan;
-    return mean(logit ? sigmoid(d_out) : d_out).item<double>();
-}
-
 std::unique_ptr<nn::Adam> make_adam(const std::vector<Tensor>& params, const nlohmann::json& c,
                                     double lr) {
     nn::AdamOptions o;

@@ -85,9 +85,6 @@ DcganConfig dcgan_config_from(const nlohmann::json& config, int64_t channels);
 // --loss for such a model: any but the wgan critics, which need the weight clipping or the
 // gradient penalty only the adversarial step (zoo/train/adversarial.h) applies.
 Loss own_step_loss(const nlohmann::json& config, const std::string& model);
-// D's mean output as the log shows it (d_real, d_fake): σ(logit) for the logit losses
-// (minimax, ns, rsgan, ragan), the raw output otherwise.
-double mean_d_output(Loss loss, const Tensor& d_out);
 // Adam with the run's --beta1/--beta2 and the given learning rate.
 std::unique_ptr<nn::Adam> make_adam(const std::vector<Tensor>& params, const nlohmann::json& config,
                                     double lr);
