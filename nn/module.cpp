@@ -123,6 +123,13 @@ StateDict Module::state_dict() const {
     return out;
 }
 
+StateDict Module::snapshot() const {
+    NoGradGuard ng;
+    StateDict out;
+    for (auto& [n, t] : state_dict()) out[n] = t.detach().clone();
+    return out;
+}
+
 void Module::load_state_dict(const StateDict& state, bool strict) {
     StateDict own = state_dict();
     std::vector<std::string> missing, unexpected, mismatched;

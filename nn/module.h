@@ -68,8 +68,11 @@ public:
     // ---- gradients and state ----
     void zero_grad();  // drops every parameter's .grad
     // Parameters and persistent buffers by dotted name; the tensors are the live ones (not
-    // copies): detach().clone() them to snapshot.
+    // copies), so they change with every update.
     StateDict state_dict() const;
+    // state_dict() copied and detached: what the module holds now, unchanged by later updates
+    // (load it back with load_state_dict to undo them).
+    StateDict snapshot() const;
     // Copies values into the live tensors (so optimizers keep working). strict: every key of
     // the module must be present and no unknown keys; shapes must match in any case. Errors
     // list all missing, unexpected and mis-shaped keys at once.

@@ -43,8 +43,9 @@ Tensor col2im(const Tensor& cols, const Window2d& g) {
                   [g](const BackwardArgs& a) -> Grads { return {im2col(a.dy, g)}; });
 }
 
-// y + bias per channel, for y [N, C, H, W] and bias [C].
+// y + bias per channel, for y [N, C, H, W] and bias [C]; y itself when there is no bias.
 static Tensor add_channel_bias(const Tensor& y, const Tensor& bias, const char* op) {
+    if (!bias.defined()) return y;
     const int64_t channels = y.size(1);
     ZG_CHECK(bias.dim() == 1 && bias.size(0) == channels, op, ": bias ", shape_str(bias.shape()),
              " must be [", channels, "]");
@@ -54,6 +55,28 @@ static Tensor add_channel_bias(const Tensor& y, const Tensor& bias, const char* 
 // The rows [first, first + count) of a matrix-shaped tensor, one slice per group.
 static Tensor rows(const Tensor& m, int64_t group, int64_t per_group) {
     return m.slice(0, group * per_group, (group + 1) * per_group);
+}
+
+// op(A) · B, with op(A) = Aᵀ if transpose_a. With groups > 1 the product is block-diagonal:
+// group g multiplies its share of A's rows (transposed if asked) by its share of B's rows, and
+// the products are stacked by rows.
+static Tensor grouped_matmul(const Tensor& a, const Tensor& b, int64_t groups, bool transpose_a) {
+    if (groups == 1) return matmul(transpose_a ? a.t() : a, b);
+    const int64_t a_rows = a.size(0) / groups, b_rows = b.size(0) / groups;
+    std::vector<Tensor> parts;
+    for (int64_t gi = 0; gi < groups; ++gi) {
+        const Tensor ag = rows(a, gi, a_rows);
+        parts.push_back(matmul(transpose_a ? ag.t() : ag, rows(b, gi, b_rows)));
+    }
+    return concat(parts, 0);
+}
+
+// Both operands of a convolution are 4-d; `weight_layout` names the weight's dimensions.
+static void check_conv_operands(const Tensor& x, const Tensor& weight, const char* op,
+                                const char* weight_layout) {
+    ZG_CHECK(x.dim() == 4, op, ": input must be [N, C, H, W], got ", shape_str(x.shape()));
+    ZG_CHECK(weight.dim() == 4, op, ": weight must be ", weight_layout, ", got ",
+             shape_str(weight.shape()));
 }
 
 // Whether a window of this geometry covers its whole unpadded input exactly once (one output
@@ -69,9 +92,7 @@ static bool window_is_whole_image(const Window2d& g) {
 // When the window covers the whole image, y [N, O] = x [N, C·kh·kw] · Wᵀ: no im2col and no
 // permute of the product.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& o) {
-    ZG_CHECK(x.dim() == 4, "conv2d: input must be [N, C, H, W], got ", shape_str(x.shape()));
-    ZG_CHECK(weight.dim() == 4, "conv2d: weight must be [out, in/groups, kh, kw], got ",
-             shape_str(weight.shape()));
+    check_conv_operands(x, weight, "conv2d", "[out, in/groups, kh, kw]");
     const int64_t groups = o.groups, out_ch = weight.size(0), in_ch = x.size(1);
     ZG_CHECK(groups > 0 && in_ch % groups == 0 && out_ch % groups == 0 &&
                  weight.size(1) * groups == in_ch,
@@ -80,25 +101,15 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
              " (expected weight.size(1) · groups = input channels)");
     Window2d g{x.size(0),   in_ch,       x.size(2),    x.size(3),    weight.size(2), weight.size(3),
                o.stride[0], o.stride[1], o.padding[0], o.padding[1], o.dilation[0],  o.dilation[1]};
-    const int64_t k = weight.size(1) * g.kh * g.kw, og = out_ch / groups;
+    const int64_t k = weight.size(1) * g.kh * g.kw;
     Tensor w2 = weight.reshape({out_ch, k});
-    Tensor y;
-    if (groups == 1 && window_is_whole_image(g)) {
-        y = matmul(x.reshape({g.n, k}), w2.t()).view({g.n, out_ch, 1, 1});
-        return bias.defined() ? add_channel_bias(y, bias, "conv2d") : y;
-    }
-    Tensor cols = im2col(x, g);
-    if (groups == 1) {
-        y = matmul(w2, cols);
-    } else {
-        std::vector<Tensor> parts;
-        for (int64_t gi = 0; gi < groups; ++gi)
-            parts.push_back(matmul(rows(w2, gi, og), rows(cols, gi, k)));
-        y = concat(parts, 0);
-    }
+    if (groups == 1 && window_is_whole_image(g))
+        return add_channel_bias(matmul(x.reshape({g.n, k}), w2.t()).view({g.n, out_ch, 1, 1}), bias,
+                                "conv2d");
+    Tensor y = grouped_matmul(w2, im2col(x, g), groups, false);
     // [O, N·OH·OW] → [N, O, OH, OW]
     y = y.view({out_ch, g.n, g.out_h(), g.out_w()}).permute({1, 0, 2, 3}).contiguous();
-    return bias.defined() ? add_channel_bias(y, bias, "conv2d") : y;
+    return add_channel_bias(y, bias, "conv2d");
 }
 
 // The adjoint of conv2d with respect to its input (the "deconvolution" of DCGAN's generator):
@@ -108,17 +119,12 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 //   y [N, O·kh·kw] = x [N, C] · W [C, O·kh·kw], with no col2im.
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
                         const Conv2dOptions& o) {
-    ZG_CHECK(x.dim() == 4, "conv_transpose2d: input must be [N, C, H, W], got ",
-             shape_str(x.shape()));
-    ZG_CHECK(weight.dim() == 4, "conv_transpose2d: weight must be [in, out/groups, kh, kw], got ",
-             shape_str(weight.shape()));
+    check_conv_operands(x, weight, "conv_transpose2d", "[in, out/groups, kh, kw]");
     const int64_t groups = o.groups, in_ch = x.size(1);
     ZG_CHECK(groups > 0 && weight.size(0) == in_ch && in_ch % groups == 0,
              "conv_transpose2d: input ", shape_str(x.shape()), " does not match weight ",
              shape_str(weight.shape()),
-             " (expected weight.size(0) = input channels, divisible "
-             "by groups ",
-             groups, ")");
+             " (expected weight.size(0) = input channels, divisible by groups ", groups, ")");
     for (int d = 0; d < 2; ++d)
         ZG_CHECK(
             o.output_padding[d] >= 0 && o.output_padding[d] < std::max(o.stride[d], o.dilation[d]),
@@ -146,24 +152,13 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
     ZG_CHECK(g.out_h() == x.size(2) && g.out_w() == x.size(3), "conv_transpose2d: output_padding ",
              o.output_padding[0], "×", o.output_padding[1], " is not reachable with stride ",
              o.stride[0], "×", o.stride[1]);
-    const int64_t cg = in_ch / groups, k = weight.size(1) * kh * kw;
-    Tensor w2 = weight.reshape({in_ch, k});
-    if (groups == 1 && window_is_whole_image(g)) {
-        Tensor y = matmul(x.reshape({g.n, in_ch}), w2).view({g.n, out_ch, oh, ow});
-        return bias.defined() ? add_channel_bias(y, bias, "conv_transpose2d") : y;
-    }
+    Tensor w2 = weight.reshape({in_ch, weight.size(1) * kh * kw});
+    if (groups == 1 && window_is_whole_image(g))
+        return add_channel_bias(matmul(x.reshape({g.n, in_ch}), w2).view({g.n, out_ch, oh, ow}),
+                                bias, "conv_transpose2d");
     Tensor x2 = x.permute({1, 0, 2, 3}).reshape({in_ch, -1});  // [C, N·H·W]
-    Tensor cols;
-    if (groups == 1) {
-        cols = matmul(w2.t(), x2);
-    } else {
-        std::vector<Tensor> parts;
-        for (int64_t gi = 0; gi < groups; ++gi)
-            parts.push_back(matmul(rows(w2, gi, cg).t(), rows(x2, gi, cg)));
-        cols = concat(parts, 0);
-    }
-    Tensor y = col2im(cols, g);
-    return bias.defined() ? add_channel_bias(y, bias, "conv_transpose2d") : y;
+    return add_channel_bias(col2im(grouped_matmul(w2, x2, groups, true), g), bias,
+                            "conv_transpose2d");
 }
 
 }  // namespace zg

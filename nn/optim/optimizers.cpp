@@ -147,6 +147,14 @@ bool parse_state_name(const std::string& name, size_t& group, size_t& index, std
     return !buf.empty();
 }
 
+// The buffer `name` among a parameter's `buffers`, created as zeros shaped like `p` when
+// missing (PyTorch makes optimizer state lazily, at a parameter's first update).
+Tensor& buffer(std::map<std::string, Tensor>& buffers, const std::string& name, const Tensor& p) {
+    Tensor& b = buffers[name];
+    if (!b.defined()) b = zeros(p.shape(), p.dtype());
+    return b;
+}
+
 }  // namespace
 
 // ================================ Optimizer ================================
@@ -176,12 +184,6 @@ void Optimizer::add_params(std::vector<Tensor> params) {
     g.state.resize(params.size());
     g.params = std::move(params);
     groups_.push_back(std::move(g));
-}
-
-Tensor& Optimizer::buffer(ParamState& s, const std::string& name, const Tensor& p) {
-    Tensor& b = s.buffers[name];
-    if (!b.defined()) b = zeros(p.shape(), p.dtype());
-    return b;
 }
 
 void Optimizer::step() {
@@ -441,7 +443,7 @@ SGD::SGD(std::vector<Tensor> params, const SGDOptions& o) : OptimizerWith(o) {
 void SGD::update(size_t group, Tensor& p, const Tensor& g, ParamState& s) {
     const SGDOptions& o = options(group);
     const bool first = !s.buffers.count("momentum_buffer");
-    Tensor buf = o.momentum != 0 ? buffer(s, "momentum_buffer", p) : Tensor();
+    Tensor buf = o.momentum != 0 ? buffer(s.buffers, "momentum_buffer", p) : Tensor();
     dispatch_float(p.dtype(), "SGD.step", [&]<class T>() {
         T* P = p.data<T>();
         const T* G = g.data<T>();
@@ -484,13 +486,8 @@ namespace {
 template <class O>
 void adam_update(const O& o, bool decoupled, Tensor& p, const Tensor& g,
                  std::map<std::string, Tensor>& buffers, int64_t step, const char* who) {
-    auto get = [&](const std::string& name) -> Tensor& {
-        Tensor& b = buffers[name];
-        if (!b.defined()) b = zeros(p.shape(), p.dtype());
-        return b;
-    };
-    Tensor m = get("exp_avg"), v = get("exp_avg_sq");
-    Tensor vmax = o.amsgrad ? get("max_exp_avg_sq") : Tensor();
+    Tensor m = buffer(buffers, "exp_avg", p), v = buffer(buffers, "exp_avg_sq", p);
+    Tensor vmax = o.amsgrad ? buffer(buffers, "max_exp_avg_sq", p) : Tensor();
     const double b1 = o.betas[0], b2 = o.betas[1];
     const double bias1 = 1 - std::pow(b1, (double)step), bias2 = 1 - std::pow(b2, (double)step);
     const double step_size = o.lr / bias1, bias2_sqrt = std::sqrt(bias2);
@@ -556,9 +553,9 @@ RMSprop::RMSprop(std::vector<Tensor> params, const RMSpropOptions& o) : Optimize
 //   otherwise:     p ← p − lr·g/d
 void RMSprop::update(size_t group, Tensor& p, const Tensor& g, ParamState& s) {
     const RMSpropOptions& o = options(group);
-    Tensor sq = buffer(s, "square_avg", p);
-    Tensor buf = o.momentum > 0 ? buffer(s, "momentum_buffer", p) : Tensor();
-    Tensor ga = o.centered ? buffer(s, "grad_avg", p) : Tensor();
+    Tensor sq = buffer(s.buffers, "square_avg", p);
+    Tensor buf = o.momentum > 0 ? buffer(s.buffers, "momentum_buffer", p) : Tensor();
+    Tensor ga = o.centered ? buffer(s.buffers, "grad_avg", p) : Tensor();
     dispatch_float(p.dtype(), "RMSprop.step", [&]<class T>() {
         T* P = p.data<T>();
         const T* G = g.data<T>();
@@ -590,6 +587,15 @@ void RMSprop::update(size_t group, Tensor& p, const Tensor& g, ParamState& s) {
         };
         with_flags(kernel, o.weight_decay != 0, A != nullptr, B != nullptr);
     });
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const std::string& name, std::vector<Tensor> params,
+                                          double lr, std::array<double, 2> betas) {
+    if (name == "sgd") return std::make_unique<SGD>(std::move(params), SGDOptions{.lr = lr});
+    if (name == "rmsprop")
+        return std::make_unique<RMSprop>(std::move(params), RMSpropOptions{.lr = lr});
+    ZG_CHECK(name == "adam", "unknown optimizer '", name, "'; choose adam, sgd or rmsprop");
+    return std::make_unique<Adam>(std::move(params), AdamOptions{.lr = lr, .betas = betas});
 }
 
 double grad_norm(const std::vector<Tensor>& params) {

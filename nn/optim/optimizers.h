@@ -1,7 +1,7 @@
 #pragma once
 // Optimizers with PyTorch 1.13's update rules and default hyper-parameters: SGD (momentum,
 // dampening, Nesterov), Adam (L2 weight decay, AMSGrad), AdamW (decoupled weight decay) and
-// RMSprop (centered, momentum). The math of each update sits above its kernel in optim.cpp.
+// RMSprop (centered, momentum). The math of each update sits above its kernel in optimizers.cpp.
 //
 //   auto opt = nn::Adam(g.parameters(), {.lr = 2e-4, .betas = {0.5, 0.999}});
 //   loss.backward();
@@ -14,6 +14,7 @@
 // under NoGradGuard, element by element, so they are identical for every thread count.
 #include <array>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -78,8 +79,6 @@ protected:
 
     // Checks and appends a group's parameters (options are kept by the derived class).
     void add_params(std::vector<Tensor> params);
-    // The buffer `name` of `s`, created as zeros shaped like `p` when missing.
-    static Tensor& buffer(ParamState& s, const std::string& name, const Tensor& p);
 
     // ---- what each optimizer supplies ----
     virtual double group_lr(size_t group) const = 0;
@@ -239,6 +238,11 @@ protected:
     }
     void update(size_t group, Tensor& p, const Tensor& g, ParamState& s) override;
 };
+
+// The optimizer called `name` ("adam", "sgd" or "rmsprop", as the CLI spells them) over
+// `params` with learning rate `lr`; `betas` are Adam's, the rest PyTorch's defaults.
+std::unique_ptr<Optimizer> make_optimizer(const std::string& name, std::vector<Tensor> params,
+                                          double lr, std::array<double, 2> betas);
 
 // √(Σ over parameters of Σ g²): the L2 norm of all gradients together, as the health monitor
 // and clipping see it. Parameters without a gradient count as zero.

@@ -57,6 +57,21 @@ TEST_CASE("Module: load_state_dict copies into the live tensors") {
     CHECK(live.requires_grad());  // still the same parameter an optimizer may hold
 }
 
+TEST_CASE("Module: snapshot is a detached copy that later updates do not change") {
+    TinyNet net;
+    const StateDict snap = net.snapshot();
+    Tensor live = net.state_dict().at("main.1.weight");
+    const std::vector<float> before = live.to_vector<float>();
+    {
+        NoGradGuard ng;
+        live.add_(ones(live.shape()));
+    }
+    CHECK(snap.at("main.1.weight").to_vector<float>() == before);
+    CHECK_FALSE(snap.at("main.1.weight").requires_grad());
+    net.load_state_dict(snap);
+    CHECK(live.to_vector<float>() == before);
+}
+
 TEST_CASE("Module: load_state_dict lists every missing, unexpected and mis-shaped key") {
     TinyNet net;
     auto sd = net.state_dict();

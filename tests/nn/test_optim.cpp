@@ -232,6 +232,21 @@ TEST_CASE("Optimizers: default hyper-parameters are PyTorch's") {
     CHECK(contains(error_of([] { SGD opt({param({2}, 1)}, {}); }), "no learning rate"));
 }
 
+TEST_CASE("make_optimizer: builds the optimizer the CLI names, with its lr and Adam's betas") {
+    auto adam = make_optimizer("adam", {param({2}, 1)}, 0.5, {0.25, 0.75});
+    CHECK(adam->type_name() == "Adam");
+    CHECK(adam->lr() == 0.5);
+    CHECK(dynamic_cast<Adam&>(*adam).options().betas == std::array<double, 2>{0.25, 0.75});
+    CHECK(make_optimizer("sgd", {param({2}, 1)}, 0.1, {0.9, 0.999})->type_name() == "SGD");
+    auto rms = make_optimizer("rmsprop", {param({2}, 1)}, 0.1, {0.9, 0.999});
+    CHECK(rms->type_name() == "RMSprop");
+    CHECK(rms->lr() == 0.1);
+    CHECK(contains(error_of([] {
+                       make_optimizer("adagrad", {param({2}, 1)}, 0.1, {0.9, 0.999});
+                   }),
+                   "choose adam, sgd or rmsprop"));
+}
+
 TEST_CASE("Optimizers: each parameter group uses its own learning rate") {
     Tensor a = param({3}, 1), b = param({2, 2}, 2);
     Tensor a2 = a.detach().clone().requires_grad_(true),

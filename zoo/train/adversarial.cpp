@@ -162,35 +162,11 @@ bool is_relativistic(Loss l) {
     return l == Loss::rsgan || l == Loss::ragan || l == Loss::ralsgan;
 }
 
-std::unique_ptr<nn::Optimizer> make_optimizer(const std::string& name, std::vector<Tensor> params,
-                                              double lr, const AdversarialConfig& c) {
-    if (name == "sgd") {
-        nn::SGDOptions o;
-        o.lr = lr;
-        return std::make_unique<nn::SGD>(std::move(params), o);
-    }
-    if (name == "rmsprop") {
-        nn::RMSpropOptions o;
-        o.lr = lr;
-        return std::make_unique<nn::RMSprop>(std::move(params), o);
-    }
-    nn::AdamOptions o;
-    o.lr = lr;
-    o.betas = {c.beta1, c.beta2};
-    return std::make_unique<nn::Adam>(std::move(params), o);
-}
-
-nn::StateDict snapshot(const nn::Module& m) {
-    nn::StateDict s;
-    for (auto& [k, v] : m.state_dict()) s[k] = v.detach().clone();
-    return s;
-}
-
 // Loads other weights into a module for a scope and puts its own back afterwards (also when
 // the scope throws): how an old snapshot is swapped in without a second copy of the network.
 class SwappedIn {
 public:
-    SwappedIn(nn::Module& m, const nn::StateDict& weights) : m_(m), own_(snapshot(m)) {
+    SwappedIn(nn::Module& m, const nn::StateDict& weights) : m_(m), own_(m.snapshot()) {
         m_.load_state_dict(weights);
     }
     ~SwappedIn() { m_.load_state_dict(own_); }
@@ -360,8 +336,8 @@ void ReplayBuffer::restore(const nn::Checkpoint& ck, const std::string& name) {
 AdversarialGan::AdversarialGan(const Json& config, std::shared_ptr<nn::Module> g,
                                std::shared_ptr<nn::Module> d, int64_t nz)
     : c_(adversarial_config_from(config)), nz_(nz), g_(std::move(g)), d_(std::move(d)) {
-    opt_g_ = make_optimizer(c_.optim_g, g_->parameters(), c_.lr_g, c_);
-    opt_d_ = make_optimizer(c_.optim_d, d_->parameters(), c_.lr_d, c_);
+    opt_g_ = nn::make_optimizer(c_.optim_g, g_->parameters(), c_.lr_g, {c_.beta1, c_.beta2});
+    opt_d_ = nn::make_optimizer(c_.optim_d, d_->parameters(), c_.lr_d, {c_.beta1, c_.beta2});
     if (c_.replay_size > 0) replay_.emplace(c_.replay_size, c_.replay_prob);
 }
 
@@ -473,8 +449,8 @@ std::pair<double, double> AdversarialGan::update_g(const Tensor& real, Tensor fa
 
 Scalars AdversarialGan::train_step(const nn::Batch& batch, Rng& rng) {
     if (c_.swap_every > 0 && step_ % c_.swap_every == 0) {
-        old_g_ = snapshot(*g_);
-        old_d_ = snapshot(*d_);
+        old_g_ = g_->snapshot();
+        old_d_ = d_->snapshot();
     }
     Tensor real = batch.x;
     DResult d;

@@ -94,8 +94,7 @@ std::string format_duration(double s) {
 // training (and resume stays exact whatever the sampling cadence).
 Tensor sample_with(Gan& model, nn::EMA* ema, const Tensor& z) {
     nn::Module& g = model.generator();
-    nn::StateDict snapshot;
-    for (auto& [k, v] : g.state_dict()) snapshot[k] = v.detach().clone();
+    const nn::StateDict snapshot = g.snapshot();
     if (ema) ema->copy_to(g);
     Tensor images;
     {

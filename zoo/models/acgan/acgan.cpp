@@ -121,8 +121,10 @@ public:
         Rng init(c.at("seed").get<uint64_t>());
         g_ = make<AcganGenerator>(config_, classes_, embed_dim, &init);
         d_ = make<AcganDiscriminator>(config_, classes_, class_channels, &init);
-        opt_g_ = make_adam(g_->parameters(), c, c.at("lr_g").get<double>());
-        opt_d_ = make_adam(d_->parameters(), c, c.at("lr_d").get<double>());
+        opt_g_ =
+            nn::make_optimizer("adam", g_->parameters(), c.at("lr_g").get<double>(), adam_betas(c));
+        opt_d_ =
+            nn::make_optimizer("adam", d_->parameters(), c.at("lr_d").get<double>(), adam_betas(c));
     }
 
     nn::Module& generator() override { return *g_; }
@@ -201,7 +203,7 @@ private:
     DcganConfig config_;
     std::shared_ptr<AcganGenerator> g_;
     std::shared_ptr<AcganDiscriminator> d_;
-    std::unique_ptr<nn::Adam> opt_g_, opt_d_;
+    std::unique_ptr<nn::Optimizer> opt_g_, opt_d_;
 };
 
 }  // namespace

@@ -269,12 +269,8 @@ Loss own_step_loss(const nlohmann::json& c, const std::string& model) {
     return loss;
 }
 
-std::unique_ptr<nn::Adam> make_adam(const std::vector<Tensor>& params, const nlohmann::json& c,
-                                    double lr) {
-    nn::AdamOptions o;
-    o.lr = lr;
-    o.betas = {c.at("beta1").get<double>(), c.at("beta2").get<double>()};
-    return std::make_unique<nn::Adam>(params, o);
+std::array<double, 2> adam_betas(const nlohmann::json& c) {
+    return {c.at("beta1").get<double>(), c.at("beta2").get<double>()};
 }
 
 void set_grads(const Tensor& loss, const std::vector<Tensor>& params, bool retain) {

@@ -85,9 +85,8 @@ DcganConfig dcgan_config_from(const nlohmann::json& config, int64_t channels);
 // --loss for such a model: any but the wgan critics, which need the weight clipping or the
 // gradient penalty only the adversarial step (zoo/train/adversarial.h) applies.
 Loss own_step_loss(const nlohmann::json& config, const std::string& model);
-// Adam with the run's --beta1/--beta2 and the given learning rate.
-std::unique_ptr<nn::Adam> make_adam(const std::vector<Tensor>& params, const nlohmann::json& config,
-                                    double lr);
+// The run's --beta1 and --beta2, for nn::make_optimizer.
+std::array<double, 2> adam_betas(const nlohmann::json& config);
 // Sets each parameter's .grad to d loss / d parameter (other parameters untouched); `retain`
 // keeps the graph for a further call.
 void set_grads(const Tensor& loss, const std::vector<Tensor>& params, bool retain = false);

@@ -126,12 +126,10 @@ public:
             lab_batches_ = std::make_unique<LabelledBatches>(
                 lab.data, c.at("batch_size").get<int64_t>(), seed + 3);
         }
-        nn::AdamOptions o;
-        o.betas = {c.at("beta1").get<double>(), c.at("beta2").get<double>()};
-        o.lr = c.at("lr_g").get<double>();
-        opt_g_ = std::make_unique<nn::Adam>(g_->parameters(), o);
-        o.lr = c.at("lr_d").get<double>();
-        opt_d_ = std::make_unique<nn::Adam>(d_->parameters(), o);
+        opt_g_ =
+            nn::make_optimizer("adam", g_->parameters(), c.at("lr_g").get<double>(), adam_betas(c));
+        opt_d_ =
+            nn::make_optimizer("adam", d_->parameters(), c.at("lr_d").get<double>(), adam_betas(c));
     }
 
     nn::Module& generator() override { return *g_; }
@@ -224,7 +222,7 @@ private:
     std::shared_ptr<SganGenerator> g_;
     std::shared_ptr<SganDiscriminator> d_;
     std::unique_ptr<LabelledBatches> lab_batches_;
-    std::unique_ptr<nn::Adam> opt_g_, opt_d_;
+    std::unique_ptr<nn::Optimizer> opt_g_, opt_d_;
 };
 
 }  // namespace

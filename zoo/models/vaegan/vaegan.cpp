@@ -47,9 +47,12 @@ public:
         g_ = std::make_shared<DcganGenerator>(config_, &init);
         d_ = std::make_shared<DcganDiscriminator>(config_, &init);
         e_ = std::make_shared<DcganDiscriminator>(enc, &init);
-        opt_g_ = make_adam(g_->parameters(), c, c.at("lr_g").get<double>());
-        opt_d_ = make_adam(d_->parameters(), c, c.at("lr_d").get<double>());
-        opt_e_ = make_adam(e_->parameters(), c, c.at("lr_g").get<double>());
+        opt_g_ =
+            nn::make_optimizer("adam", g_->parameters(), c.at("lr_g").get<double>(), adam_betas(c));
+        opt_d_ =
+            nn::make_optimizer("adam", d_->parameters(), c.at("lr_d").get<double>(), adam_betas(c));
+        opt_e_ =
+            nn::make_optimizer("adam", e_->parameters(), c.at("lr_g").get<double>(), adam_betas(c));
     }
 
     nn::Module& generator() override { return *g_; }
@@ -128,7 +131,7 @@ private:
     DcganConfig config_;
     std::shared_ptr<DcganGenerator> g_;
     std::shared_ptr<DcganDiscriminator> d_, e_;
-    std::unique_ptr<nn::Adam> opt_g_, opt_d_, opt_e_;
+    std::unique_ptr<nn::Optimizer> opt_g_, opt_d_, opt_e_;
 };
 
 }  // namespace
