@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "nn/data/dataloader.h"
 #include "nn/optim/ema.h"
@@ -105,6 +106,32 @@ Tensor sample_with(Gan& model, nn::EMA* ema, const Tensor& z) {
     return images;
 }
 
+// Installs SIGINT/SIGTERM handlers that ask the loop to stop after the current step (so the
+// checkpoint is saved), and puts the previous handlers back when the run ends.
+class InterruptHandlers {
+public:
+    InterruptHandlers() {
+        g_interrupted = false;
+        old_int_ = std::signal(SIGINT, on_interrupt);
+        old_term_ = std::signal(SIGTERM, on_interrupt);
+    }
+    ~InterruptHandlers() {
+        std::signal(SIGINT, old_int_);
+        std::signal(SIGTERM, old_term_);
+    }
+    InterruptHandlers(const InterruptHandlers&) = delete;
+    InterruptHandlers& operator=(const InterruptHandlers&) = delete;
+
+private:
+    void (*old_int_)(int) = nullptr;
+    void (*old_term_)(int) = nullptr;
+};
+
+// Why the loop ended: the exit code `zoograd train` returns.
+enum class Stop { target = 0, non_finite = 1, unhealthy = 3, interrupted = 130 };
+
+// One training run: its state, and the four phases `train` runs in order (set up, step until
+// the target, log along the way, finish).
 struct Run {
     Json config;
     std::string dir;
@@ -120,51 +147,209 @@ struct Run {
     int64_t step = 0;
     double elapsed = 0;  // training seconds before this session (for time_s across resumes)
 
-    std::string checkpoint_path(const std::string& name) const {
-        return dir + "/checkpoints/" + name;
+    // The schedule, read once from the config.
+    int64_t per_epoch = 0, target = 0;
+    int64_t log_every = 1, sample_every = 0, checkpoint_every = 0, eval_every = 0;
+    std::string lr_decay;
+    bool tty = false;  // progress rewrites one stderr line instead of printing one per log
+
+    // This session's bookkeeping.
+    std::ofstream metrics;
+    std::chrono::steady_clock::time_point start;
+    int64_t first_step = 0;
+    Window window;
+
+    // ---- set up ----
+    Run(const Json& config_in, const std::string& run_dir, bool resume)
+        : config(config_in), dir(run_dir) {
+        if (config.at("threads").get<int>() > 0)
+            omp_set_num_threads(config.at("threads").get<int>());
+        ZG_CHECK(resume || !fs::exists(dir) || fs::is_empty(dir), "--out ", dir,
+                 " already exists and is not empty; choose another directory, or continue that "
+                 "run with --resume ",
+                 dir);
+        build_data_and_model();
+        if (!resume) {  // only once the data and the model are known to be good
+            fs::create_directories(dir + "/samples");
+            fs::create_directories(dir + "/checkpoints");
+            std::ofstream(dir + "/config.json") << config.dump(2) << "\n";
+        }
+        build_training_state();
+        if (resume) restore_checkpoint();
+        read_schedule();
+        apply_lr_schedule();  // a model that cannot decay refuses before any training
+        metrics.open(dir + "/metrics.jsonl", std::ios::app);
+        start = std::chrono::steady_clock::now();
+        first_step = step;
     }
 
-    // total_seconds: training time of the whole run so far (stored, so time_s continues across
-    // resumes).
-    void save_checkpoint(double total_seconds) {
-        nn::Checkpoint ck;
-        model->save(ck);
-        if (ema) ck.add_ema("ema", *ema);
-        nn::LoaderState pos = loader->state();
-        ck.set_json("config", config)
-            .set_counter("step", step)
-            .set_counter("loader_epoch", pos.epoch)
-            .set_counter("loader_batch", pos.batch)
-            .set_counter("elapsed_ms", (int64_t)(total_seconds * 1000))
-            .set_rng("train", rng);
-        if (health) ck.set_json("health", health->state());
-        ck.save(checkpoint_path("latest.safetensors"));
-        const int64_t every = config.at("checkpoint_every").get<int64_t>();
-        if (every > 0 && step % every == 0)  // numbered copies only at the cadence
-            ck.save(checkpoint_path(step_name("step_", step, ".safetensors")));
+    void build_data_and_model() {
+        const int64_t image_size =
+            config.contains("image_size") ? config.at("image_size").get<int64_t>() : 32;
+        data = nn::load_dataset(config.at("data"), true, image_size, 0, config.at("data_root"));
+        config["channels"] = data->example_shape()[0];  // so `sample` can rebuild G
+        config["num_classes"] = data->num_classes();    // and a class-conditional one
+        model = find_model(config.at("model")).build(config, *data);
     }
 
-    void restore_checkpoint() {
-        const std::string path = checkpoint_path("latest.safetensors");
-        ZG_CHECK(fs::exists(path), dir, ": no checkpoint to resume from (", path, " is missing)");
-        nn::Checkpoint ck = nn::Checkpoint::load(path);
-        model->restore(ck);
-        if (ema) ck.restore_ema("ema", *ema);
-        ck.restore_rng("train", rng);
-        if (health && ck.has_json("health")) health->restore(ck.json("health"));
-        loader->set_state({ck.counter("loader_epoch"), ck.counter("loader_batch")});
-        step = ck.counter("step");
-        elapsed = ck.counter("elapsed_ms") / 1000.0;
+    // The loader, the step RNG, the fixed sample latents, the EMA and the health monitor, each
+    // seeded from --seed so a run is reproducible.
+    void build_training_state() {
+        const uint64_t seed = config.at("seed").get<uint64_t>();
+        loader = std::make_unique<nn::DataLoader>(data, config.at("batch_size").get<int64_t>(),
+                                                  true, true, seed);
+        model->set_batch_source([this] { return loader->next(); });
+        rng.manual_seed(seed + 1);
+        Rng fixed(seed + 2);
+        fixed_z = model->sample_z(config.at("n_samples").get<int64_t>(), fixed);
+        if (config.at("ema").get<double>() > 0)
+            ema = std::make_unique<nn::EMA>(model->generator(), config.at("ema").get<double>());
+        // The health monitor watches the adversarial game; a run that trains no G has none.
+        if (config.value("health_window", int64_t(0)) > 0 && model->trains_generator())
+            health = std::make_unique<HealthMonitor>(health_options_from(config));
+    }
+
+    void read_schedule() {
+        per_epoch = loader->batches_per_epoch();
+        target = config.at("steps").get<int64_t>() > 0
+                     ? config.at("steps").get<int64_t>()
+                     : config.at("epochs").get<int64_t>() * per_epoch;
+        lr_decay = config.at("lr_decay").get<std::string>();
+        ZG_CHECK(lr_decay == "constant" || lr_decay == "linear", "--lr-decay must be constant or ",
+                 "linear, got '", lr_decay, "'");
+        log_every = std::max<int64_t>(1, config.at("log_every").get<int64_t>());
+        sample_every = config.at("sample_every").get<int64_t>();
+        checkpoint_every = config.at("checkpoint_every").get<int64_t>();
+        eval_every = config.at("eval_every").get<int64_t>();
+        tty = ::isatty(STDERR_FILENO);
+    }
+
+    // Linear decay: lr(step) = lr · (1 − step/target), a function of the step alone, so a
+    // resumed run continues the same schedule.
+    void apply_lr_schedule() {
+        if (lr_decay == "linear")
+            model->set_lr_scale(std::max(0.0, 1.0 - (double)step / (double)target));
+    }
+
+    void announce(bool resume) const {
+        std::printf(
+            "%s %s on %s: %lld examples, %lld steps per epoch, target %lld steps, seed %llu, "
+            "%d threads\nrun directory: %s\n",
+            resume ? "resuming" : "training", find_model(config.at("model")).name.c_str(),
+            data->name().c_str(), (long long)data->size(), (long long)per_epoch, (long long)target,
+            (unsigned long long)config.at("seed").get<uint64_t>(), omp_get_max_threads(),
+            dir.c_str());
+        std::fflush(stdout);
+    }
+
+    double session_seconds() const {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+    // Training time of the whole run so far, across resumes.
+    double total_seconds() const { return elapsed + session_seconds(); }
+
+    // ---- step ----
+    // One optimization step and everything due after it (EMA, log, samples, eval, checkpoint).
+    // Returns whether the loop must stop early, and why.
+    std::optional<Stop> train_one_step() {
+        nn::Batch batch = loader->next();
+        apply_lr_schedule();
+        Scalars s = model->train_step(batch, rng);
+        const bool unhealthy = check_health(s);
+        if (report_non_finite(s)) return Stop::non_finite;
+        ++step;
+        if (ema) {  // update number `step`, bias-corrected (nn/optim/ema.h)
+            ema->set_decay(nn::bias_corrected_decay(config.at("ema").get<double>(), step));
+            ema->update(model->generator());
+        }
+        window.add(s);
+        if (step % log_every == 0 || step == target) log_progress();
+        if (sample_every > 0 && step % sample_every == 0) write_samples();
+        if (eval_every > 0 && step % eval_every == 0 && step != target) evaluate(total_seconds());
+        if (checkpoint_every > 0 && step % checkpoint_every == 0) save_checkpoint(total_seconds());
+        if (g_interrupted) return Stop::interrupted;
+        if (unhealthy && config.value("stop_on_failure", false)) return Stop::unhealthy;
+        return std::nullopt;
+    }
+
+    // A NaN or infinite scalar ends training: says which, at which step, and where the last
+    // good checkpoint is. Returns whether there was one.
+    bool report_non_finite(const Scalars& s) const {
+        bool found = false;
+        for (auto& [k, v] : s) {
+            if (std::isfinite(v)) continue;
+            const std::string last = checkpoint_path("latest.safetensors");
+            std::fprintf(stderr,
+                         "\nerror: %s became %f at step %lld; training stopped. %s Try a "
+                         "lower learning rate, another loss, or gradient penalties.\n",
+                         k.c_str(), v, (long long)step + 1,
+                         fs::exists(last) ? ("The last good checkpoint is " + last + ".").c_str()
+                                          : "No checkpoint had been written yet.");
+            found = true;
+        }
+        return found;
+    }
+
+    // The health monitor's verdict on a step's scalars: each warning is printed as one line
+    // and logged to metrics.jsonl as a line of its own (step, epoch, time_s, warning: the
+    // symptom, message). Returns whether any was raised.
+    bool check_health(const Scalars& s) {
+        if (!health) return false;
+        const std::vector<HealthWarning> warnings = health->observe(step + 1, s);
+        for (const HealthWarning& w : warnings) {
+            Json line{{"step", w.step},
+                      {"epoch", (double)w.step / per_epoch},
+                      {"time_s", total_seconds()},
+                      {"warning", w.symptom},
+                      {"message", w.message}};
+            metrics << line.dump() << "\n" << std::flush;
+            std::fprintf(stderr, "%swarning at step %lld: %s: %s\n", tty ? "\r\033[K" : "",
+                         (long long)w.step, w.symptom.c_str(), w.message.c_str());
+        }
+        return !warnings.empty();
+    }
+
+    // ---- log ----
+    // The mean of each scalar since the last log line, to metrics.jsonl and as one progress
+    // line (rewritten in place on a terminal).
+    void log_progress() {
+        const double now = session_seconds();
+        Json line{{"step", step}, {"epoch", (double)step / per_epoch}, {"time_s", elapsed + now}};
+        const Scalars m = window.mean();
+        for (auto& [k, v] : m) line[k] = v;
+        metrics << line.dump() << "\n" << std::flush;
+        const double rate = (step - first_step) / std::max(now, 1e-9);
+        char head[160];
+        std::snprintf(head, sizeof head, "step %lld/%lld  epoch %.2f  %.2f it/s  ETA %s",
+                      (long long)step, (long long)target, (double)step / per_epoch, rate,
+                      format_duration((target - step) / std::max(rate, 1e-9)).c_str());
+        std::string msg = head;
+        // Only the scalars this model reports (sgan --supervised-only has no G or D(x)).
+        for (auto [key, label] : {std::pair{"loss_d", "loss_D"},
+                                  {"loss_g", "loss_G"},
+                                  {"d_real", "D(x)"},
+                                  {"d_fake", "D(G(z))"}}) {
+            char value[64];
+            if (auto it = m.find(key); it != m.end()) {
+                std::snprintf(value, sizeof value, "  %s %.3f", label, it->second);
+                msg += value;
+            }
+        }
+        if (tty)
+            std::fprintf(stderr, "\r%s\033[K", msg.c_str());
+        else
+            std::printf("%s\n", msg.c_str());
+        std::fflush(stdout);
+        window = Window();
     }
 
     // Held-out measurements, one metrics.jsonl line of their own (step, epoch, time_s, then
     // the scalars); printed too, since they are what a user waits for.
-    void evaluate(std::ofstream& metrics, int64_t per_epoch, double total_seconds) {
+    void evaluate(double total) {
         Scalars s = model->evaluate();
         // Sample quality (zoo/eval/evaluation.h) only when asked for with --eval-every: the first
         // time may train the evaluation classifier.
-        if (config.at("eval_every").get<int64_t>() > 0 && model->trains_generator() &&
-            has_sample_quality(config.at("data"))) {
+        if (eval_every > 0 && model->trains_generator() && has_sample_quality(config.at("data"))) {
             Rng fixed(config.at("seed").get<uint64_t>() + 3);
             Tensor z = model->sample_z(training_eval_samples, fixed);
             std::vector<Tensor> parts;
@@ -177,7 +362,7 @@ struct Run {
                 s[k] = v;
         }
         if (s.empty()) return;
-        Json line{{"step", step}, {"epoch", (double)step / per_epoch}, {"time_s", total_seconds}};
+        Json line{{"step", step}, {"epoch", (double)step / per_epoch}, {"time_s", total}};
         std::string text;
         for (auto& [k, v] : s) {
             line[k] = v;
@@ -186,26 +371,6 @@ struct Run {
         metrics << line.dump() << "\n" << std::flush;
         std::printf("\neval at step %lld:%s\n", (long long)step, text.c_str());
         std::fflush(stdout);
-    }
-
-    // The health monitor's verdict on a step's scalars: each warning is printed as one line
-    // and logged to metrics.jsonl as a line of its own (step, epoch, time_s, warning: the
-    // symptom, message). Returns whether any was raised.
-    bool check_health(const Scalars& s, std::ofstream& metrics, int64_t per_epoch,
-                      double total_seconds, bool tty) {
-        if (!health) return false;
-        const std::vector<HealthWarning> warnings = health->observe(step + 1, s);
-        for (const HealthWarning& w : warnings) {
-            Json line{{"step", w.step},
-                      {"epoch", (double)w.step / per_epoch},
-                      {"time_s", total_seconds},
-                      {"warning", w.symptom},
-                      {"message", w.message}};
-            metrics << line.dump() << "\n" << std::flush;
-            std::fprintf(stderr, "%swarning at step %lld: %s: %s\n", tty ? "\r\033[K" : "",
-                         (long long)w.step, w.symptom.c_str(), w.message.c_str());
-        }
-        return !warnings.empty();
     }
 
     // A run that never trains G (a --supervised-only baseline) has nothing to show but its
@@ -222,187 +387,94 @@ struct Run {
             save_npy(images, dir + "/samples/" + step_name("step_", step, ".npy"));
         write_report(dir);
     }
+
+    // ---- checkpoints ----
+    std::string checkpoint_path(const std::string& name) const {
+        return dir + "/checkpoints/" + name;
+    }
+
+    // total: training time of the whole run so far (stored, so time_s continues across
+    // resumes).
+    void save_checkpoint(double total) {
+        nn::Checkpoint ck;
+        model->save(ck);
+        if (ema) ck.add_ema("ema", *ema);
+        nn::LoaderState pos = loader->state();
+        ck.set_json("config", config)
+            .set_counter("step", step)
+            .set_counter("loader_epoch", pos.epoch)
+            .set_counter("loader_batch", pos.batch)
+            .set_counter("elapsed_ms", (int64_t)(total * 1000))
+            .set_rng("train", rng);
+        if (health) ck.set_json("health", health->state());
+        ck.save(checkpoint_path("latest.safetensors"));
+        if (checkpoint_every > 0 && step % checkpoint_every == 0)  // numbered copies at the cadence
+            ck.save(checkpoint_path(step_name("step_", step, ".safetensors")));
+    }
+
+    void restore_checkpoint() {
+        const std::string path = checkpoint_path("latest.safetensors");
+        ZG_CHECK(fs::exists(path), dir, ": no checkpoint to resume from (", path, " is missing)");
+        nn::Checkpoint ck = nn::Checkpoint::load(path);
+        model->restore(ck);
+        if (ema) ck.restore_ema("ema", *ema);
+        ck.restore_rng("train", rng);
+        if (health && ck.has_json("health")) health->restore(ck.json("health"));
+        loader->set_state({ck.counter("loader_epoch"), ck.counter("loader_batch")});
+        step = ck.counter("step");
+        elapsed = ck.counter("elapsed_ms") / 1000.0;
+    }
+
+    // ---- finish ----
+    // Saves the checkpoint, the last evaluation and samples (unless a NaN stopped the run:
+    // then the last good checkpoint stays as it was), and says where everything is.
+    int finish(Stop why) {
+        if (tty) std::fprintf(stderr, "\n");
+        if (why == Stop::non_finite) {
+            write_report(dir);
+            return (int)why;
+        }
+        elapsed += session_seconds();
+        save_checkpoint(elapsed);
+        evaluate(elapsed);
+        write_samples();
+        if (why == Stop::unhealthy)
+            std::printf(
+                "stopped by the health monitor at step %lld (--stop-on-failure; the warning is "
+                "above and in metrics.jsonl); checkpoint saved. Continue with: zoograd train "
+                "--resume %s\n",
+                (long long)step, dir.c_str());
+        else if (why == Stop::interrupted)
+            std::printf(
+                "interrupted at step %lld; checkpoint saved. Continue with: zoograd train "
+                "--resume %s\n",
+                (long long)step, dir.c_str());
+        else
+            std::printf("done: %lld steps in %s\n", (long long)step,
+                        format_duration(elapsed).c_str());
+        if (model->trains_generator())
+            std::printf("samples: %s/samples/%s\n", dir.c_str(),
+                        step_name("step_", step, ".png").c_str());
+        std::printf("report:  %s/report.html\ncheckpoint: %s\n", dir.c_str(),
+                    checkpoint_path("latest.safetensors").c_str());
+        return (int)why;
+    }
 };
 
 }  // namespace
 
-int train(const Json& config_in, const std::string& dir, bool resume) {
-    Run run;
-    run.config = config_in;
-    run.dir = dir;
-    const Json& c = run.config;
-    if (c.at("threads").get<int>() > 0) omp_set_num_threads(c.at("threads").get<int>());
-    ZG_CHECK(resume || !fs::exists(dir) || fs::is_empty(dir), "--out ", dir,
-             " already exists and is not empty; choose another directory, or continue that run "
-             "with --resume ",
-             dir);
-    const ModelInfo& info = find_model(c.at("model"));
-    const uint64_t seed = c.at("seed").get<uint64_t>();
-    const int64_t image_size = c.contains("image_size") ? c.at("image_size").get<int64_t>() : 32;
-    run.data = nn::load_dataset(c.at("data"), true, image_size, 0, c.at("data_root"));
-    run.config["channels"] = run.data->example_shape()[0];  // so `sample` can rebuild G
-    run.config["num_classes"] = run.data->num_classes();    // and a class-conditional one
-    run.model = info.build(c, *run.data);
-    if (!resume) {  // only once the data and the model are known to be good
-        fs::create_directories(dir + "/samples");
-        fs::create_directories(dir + "/checkpoints");
-        std::ofstream(dir + "/config.json") << c.dump(2) << "\n";
-    }
-    run.loader = std::make_unique<nn::DataLoader>(run.data, c.at("batch_size").get<int64_t>(), true,
-                                                  true, seed);
-    run.model->set_batch_source([&run] { return run.loader->next(); });
-    run.rng.manual_seed(seed + 1);
-    {
-        Rng fixed(seed + 2);
-        run.fixed_z = run.model->sample_z(c.at("n_samples").get<int64_t>(), fixed);
-    }
-    if (c.at("ema").get<double>() > 0)
-        run.ema = std::make_unique<nn::EMA>(run.model->generator(), c.at("ema").get<double>());
-    // The health monitor watches the adversarial game; a run that trains no G has none.
-    if (c.value("health_window", int64_t(0)) > 0 && run.model->trains_generator())
-        run.health = std::make_unique<HealthMonitor>(health_options_from(c));
-    if (resume) run.restore_checkpoint();
-
-    const int64_t per_epoch = run.loader->batches_per_epoch();
-    const int64_t target = c.at("steps").get<int64_t>() > 0
-                               ? c.at("steps").get<int64_t>()
-                               : c.at("epochs").get<int64_t>() * per_epoch;
-    const std::string lr_decay = c.at("lr_decay").get<std::string>();
-    ZG_CHECK(lr_decay == "constant" || lr_decay == "linear", "--lr-decay must be constant or ",
-             "linear, got '", lr_decay, "'");
-    // Linear decay: lr(step) = lr · (1 − step/target), a function of the step alone, so a
-    // resumed run continues the same schedule.
-    auto apply_lr_schedule = [&] {
-        if (lr_decay == "linear")
-            run.model->set_lr_scale(std::max(0.0, 1.0 - (double)run.step / (double)target));
-    };
-    apply_lr_schedule();  // a model that cannot decay refuses before any training
-    const int64_t log_every = std::max<int64_t>(1, c.at("log_every").get<int64_t>());
-    const int64_t sample_every = c.at("sample_every").get<int64_t>();
-    const int64_t checkpoint_every = c.at("checkpoint_every").get<int64_t>();
-    const int64_t eval_every = c.at("eval_every").get<int64_t>();
-    const bool tty = ::isatty(STDERR_FILENO);
-    std::printf(
-        "%s %s on %s: %lld examples, %lld steps per epoch, target %lld steps, seed %llu, "
-        "%d threads\nrun directory: %s\n",
-        resume ? "resuming" : "training", info.name.c_str(), run.data->name().c_str(),
-        (long long)run.data->size(), (long long)per_epoch, (long long)target,
-        (unsigned long long)seed, omp_get_max_threads(), dir.c_str());
-    std::fflush(stdout);
-
-    g_interrupted = false;
-    auto old_int = std::signal(SIGINT, on_interrupt);
-    auto old_term = std::signal(SIGTERM, on_interrupt);
-    std::ofstream metrics(dir + "/metrics.jsonl", std::ios::app);
-    const auto start = std::chrono::steady_clock::now();
-    const int64_t first_step = run.step;
-    Window window;
-    int code = 0;
-    auto seconds = [&] {
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    };
-    while (run.step < target) {
-        nn::Batch batch = run.loader->next();
-        apply_lr_schedule();
-        Scalars s = run.model->train_step(batch, run.rng);
-        const bool unhealthy =
-            run.check_health(s, metrics, per_epoch, run.elapsed + seconds(), tty);
-        for (auto& [k, v] : s) {
-            if (std::isfinite(v)) continue;
-            const std::string last = run.checkpoint_path("latest.safetensors");
-            std::fprintf(stderr,
-                         "\nerror: %s became %f at step %lld; training stopped. %s Try a "
-                         "lower learning rate, another loss, or gradient penalties.\n",
-                         k.c_str(), v, (long long)run.step + 1,
-                         fs::exists(last) ? ("The last good checkpoint is " + last + ".").c_str()
-                                          : "No checkpoint had been written yet.");
-            code = 1;
-        }
-        if (code) break;
-        ++run.step;
-        if (run.ema) {  // update number run.step, bias-corrected (nn/optim/ema.h)
-            run.ema->set_decay(nn::bias_corrected_decay(c.at("ema").get<double>(), run.step));
-            run.ema->update(run.model->generator());
-        }
-        window.add(s);
-        const double now = seconds();
-        if (run.step % log_every == 0 || run.step == target) {
-            Json line{{"step", run.step},
-                      {"epoch", (double)run.step / per_epoch},
-                      {"time_s", run.elapsed + now}};
-            const Scalars m = window.mean();
-            for (auto& [k, v] : m) line[k] = v;
-            metrics << line.dump() << "\n" << std::flush;
-            const double rate = (run.step - first_step) / std::max(now, 1e-9);
-            char head[160];
-            std::snprintf(head, sizeof head, "step %lld/%lld  epoch %.2f  %.2f it/s  ETA %s",
-                          (long long)run.step, (long long)target, (double)run.step / per_epoch,
-                          rate,
-                          format_duration((target - run.step) / std::max(rate, 1e-9)).c_str());
-            std::string msg = head;
-            // Only the scalars this model reports (sgan --supervised-only has no G or D(x)).
-            for (auto [key, label] : {std::pair{"loss_d", "loss_D"},
-                                      {"loss_g", "loss_G"},
-                                      {"d_real", "D(x)"},
-                                      {"d_fake", "D(G(z))"}}) {
-                char value[64];
-                if (auto it = m.find(key); it != m.end()) {
-                    std::snprintf(value, sizeof value, "  %s %.3f", label, it->second);
-                    msg += value;
-                }
-            }
-            if (tty)
-                std::fprintf(stderr, "\r%s\033[K", msg.c_str());
-            else
-                std::printf("%s\n", msg.c_str());
-            std::fflush(stdout);
-            window = Window();
-        }
-        if (sample_every > 0 && run.step % sample_every == 0) run.write_samples();
-        if (eval_every > 0 && run.step % eval_every == 0 && run.step != target)
-            run.evaluate(metrics, per_epoch, run.elapsed + seconds());
-        if (checkpoint_every > 0 && run.step % checkpoint_every == 0)
-            run.save_checkpoint(run.elapsed + seconds());
-        if (g_interrupted) {
-            code = 130;
-            break;
-        }
-        if (unhealthy && c.value("stop_on_failure", false)) {
-            code = 3;
+int train(const Json& config, const std::string& dir, bool resume) {
+    Run run(config, dir, resume);
+    run.announce(resume);
+    InterruptHandlers interrupts;
+    Stop why = Stop::target;
+    while (run.step < run.target) {
+        if (auto stop = run.train_one_step()) {
+            why = *stop;
             break;
         }
     }
-    if (tty) std::fprintf(stderr, "\n");
-    std::signal(SIGINT, old_int);
-    std::signal(SIGTERM, old_term);
-    if (code == 1) {
-        write_report(dir);
-        return code;
-    }
-    run.elapsed += seconds();
-    run.save_checkpoint(run.elapsed);
-    run.evaluate(metrics, per_epoch, run.elapsed);
-    run.write_samples();
-    if (code == 3)
-        std::printf(
-            "stopped by the health monitor at step %lld (--stop-on-failure; the warning is "
-            "above and in metrics.jsonl); checkpoint saved. Continue with: zoograd train "
-            "--resume %s\n",
-            (long long)run.step, dir.c_str());
-    else if (code == 130)
-        std::printf(
-            "interrupted at step %lld; checkpoint saved. Continue with: zoograd train "
-            "--resume %s\n",
-            (long long)run.step, dir.c_str());
-    else
-        std::printf("done: %lld steps in %s\n", (long long)run.step,
-                    format_duration(run.elapsed).c_str());
-    if (run.model->trains_generator())
-        std::printf("samples: %s/samples/%s\n", dir.c_str(),
-                    step_name("step_", run.step, ".png").c_str());
-    std::printf("report:  %s/report.html\ncheckpoint: %s\n", dir.c_str(),
-                run.checkpoint_path("latest.safetensors").c_str());
-    return code;
+    return run.finish(why);
 }
 
 TrainedGan load_trained(const std::string& path, bool use_ema) {
