@@ -105,6 +105,13 @@ std::vector<Node*> topological_order(const std::vector<Node*>& roots) {
     return order;
 }
 
+// Whether a gradient sent along `e` can reach a target: a wanted leaf, or a useful node.
+bool leads_to_target(const Edge& e, const Targets& t,
+                     const std::unordered_set<const Node*>& useful) {
+    return (e.node && useful.count(e.node.get())) ||
+           (e.leaf && (t.accumulate || t.leaves.count(e.leaf.get())));
+}
+
 // Nodes whose output gradient is wanted: targets, and nodes whose backward can reach one. The
 // others are skipped entirely (a gradient penalty's grad() with respect to the input then
 // never computes weight gradients).
@@ -113,40 +120,78 @@ std::unordered_set<const Node*> useful_nodes(const std::vector<Node*>& order, co
     for (auto it = order.rbegin(); it != order.rend(); ++it) {  // inputs before consumers
         Node* n = *it;
         bool u = t.nodes.count(n) > 0;
-        for (const Edge& e : n->inputs) {
-            if (e.node && useful.count(e.node.get())) u = true;
-            if (e.leaf && (t.accumulate || t.leaves.count(e.leaf.get()))) u = true;
-        }
+        for (const Edge& e : n->inputs) u = u || leads_to_target(e, t, useful);
         if (u) useful.insert(n);
     }
     return useful;
 }
 
-std::vector<Tensor> run_backward(const std::vector<Tensor>& outputs,
-                                 const std::vector<Tensor>& grad_outputs, const Targets& targets,
-                                 size_t n_results, bool retain_graph, bool create_graph) {
-    GradModeGuard mode(create_graph);
-    std::vector<Tensor> results(n_results);
-    std::unordered_map<Node*, Tensor> grads;
-    std::vector<Node*> roots;
+// A node may run its backward only if its graph was kept and nothing it saved was edited
+// in place since.
+void check_runnable(const Node& n) {
+    ZG_CHECK(!n.released, "backward: trying to backward through the graph of '", n.name,
+             "' a second time, after its saved tensors were freed; pass retain_graph=true "
+             "to the first backward() or grad() call if you need to do this");
+    for (auto& [storage, version] : n.saved_versions)
+        ZG_CHECK(storage->version == version, "backward: a tensor saved by '", n.name,
+                 "' was modified in place after it was saved (its version is ", storage->version,
+                 ", expected ", version,
+                 "); clone() it before the in-place edit, or edit it outside the graph");
+}
 
-    auto deliver_to_leaf = [&](const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) {
-        auto it = targets.leaves.find(leaf.get());
-        if (it != targets.leaves.end()) {
-            results[it->second] = accumulate(results[it->second], g);
-        } else if (targets.accumulate) {
-            Tensor old(leaf->grad);
-            // Without create_graph the stored gradient must not hold on to any graph. The
-            // first one is copied: g may be shared with another leaf (add hands both inputs
-            // the same dy), be the caller's grad_output, or be a broadcast view.
-            Tensor sum = old.defined() ? add(old, create_graph ? g : g.detach())
-                                       : (create_graph ? g.clone() : g.detach().clone());
-            leaf->grad = sum.impl_ptr();
+// The node's saved output, rebuilt attached to the node so create_graph differentiates through
+// it (tanh' = 1 − y² depends on x through y); undefined when the op saved none.
+Tensor saved_output(Node& n) {
+    if (!n.out_storage) return Tensor();
+    auto impl = std::make_shared<TensorImpl>();
+    impl->storage = n.out_storage;
+    impl->shape = n.out_shape;
+    impl->strides = n.out_strides;
+    impl->offset = n.out_offset;
+    impl->dtype = n.out_dtype;
+    impl->requires_grad = true;
+    impl->grad_fn = n.shared_from_this();
+    return Tensor(impl);
+}
+
+// Drops what the node's backward captured, so the graph's memory goes as soon as it is used.
+void release(Node& n) {
+    n.backward = nullptr;  // frees the captured tensors
+    n.out_storage = nullptr;
+    n.saved_versions.clear();  // they hold the saved storages too
+    n.released = true;
+}
+
+// One reverse sweep: seeds the outputs' gradients, then visits the nodes so that each runs
+// once all its consumers have sent their gradient, and routes every input gradient to the
+// next node, a leaf's .grad or a result slot.
+class BackwardPass {
+public:
+    BackwardPass(const Targets& targets, size_t n_results, bool retain_graph, bool create_graph)
+        : targets_(targets),
+          results_(n_results),
+          retain_graph_(retain_graph),
+          create_graph_(create_graph) {}
+
+    std::vector<Tensor> run(const std::vector<Tensor>& outputs,
+                            const std::vector<Tensor>& grad_outputs) {
+        GradModeGuard mode(create_graph_);
+        for (size_t i = 0; i < outputs.size(); ++i) seed(i, outputs[i], grad_outputs);
+        const std::vector<Node*> order = topological_order(roots_);
+        useful_ = useful_nodes(order, targets_);
+        for (Node* n : order) {
+            auto it = grads_.find(n);
+            if (it == grads_.end()) continue;  // nothing flowed here (unused branch)
+            Tensor dy = std::move(it->second);
+            grads_.erase(it);
+            visit(*n, dy);
         }
-    };
+        return std::move(results_);
+    }
 
-    for (size_t i = 0; i < outputs.size(); ++i) {
-        const Tensor& out = outputs[i];
+private:
+    // The gradient of output i: the caller's, or 1 for a scalar.
+    void seed(size_t i, const Tensor& out, const std::vector<Tensor>& grad_outputs) {
         ZG_CHECK(out.requires_grad(), "backward: output ", i, " (shape ", shape_str(out.shape()),
                  ") does not require grad and has no grad_fn; did you compute it under "
                  "NoGradGuard or from tensors without requires_grad?");
@@ -154,8 +199,8 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& outputs,
         if (!g.defined()) {
             ZG_CHECK(out.numel() == 1, "backward: output ", i, " has shape ",
                      shape_str(out.shape()),
-                     "; a gradient can be implied only for a scalar, "
-                     "so pass grad_outputs of that shape");
+                     "; a gradient can be implied only for a scalar, so pass grad_outputs of "
+                     "that shape");
             g = ones_like(out);
         }
         ZG_CHECK(g.shape() == out.shape(), "backward: grad_output shape ", shape_str(g.shape()),
@@ -164,83 +209,70 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& outputs,
             deliver_to_leaf(out.impl_ptr(), g);
         } else {
             Node* n = out.grad_fn().get();
-            grads[n] = accumulate(grads[n], g);
-            roots.push_back(n);
+            grads_[n] = accumulate(grads_[n], g);
+            roots_.push_back(n);
         }
     }
 
-    std::vector<Node*> order = topological_order(roots);
-    auto useful = useful_nodes(order, targets);
-    Tensor no_output;
-    for (Node* n : order) {
-        auto git = grads.find(n);
-        if (git == grads.end()) continue;  // nothing flowed here (unused branch)
-        Tensor dy = git->second;
-        grads.erase(git);
-        if (auto t = targets.nodes.find(n); t != targets.nodes.end())
-            results[t->second] = accumulate(results[t->second], dy);
-        std::vector<bool> needs(n->inputs.size());
-        for (size_t i = 0; i < needs.size(); ++i) {
-            const Edge& e = n->inputs[i];
-            needs[i] = (e.node && useful.count(e.node.get())) ||
-                       (e.leaf && (targets.accumulate || targets.leaves.count(e.leaf.get())));
-        }
+    // Node n with its summed output gradient dy: records it if n is a requested intermediate,
+    // runs n's backward for the inputs that lead to a target, and passes those gradients on.
+    void visit(Node& n, const Tensor& dy) {
+        if (auto t = targets_.nodes.find(&n); t != targets_.nodes.end())
+            results_[t->second] = accumulate(results_[t->second], dy);
+        std::vector<bool> needs(n.inputs.size());
+        for (size_t i = 0; i < needs.size(); ++i)
+            needs[i] = leads_to_target(n.inputs[i], targets_, useful_);
         // Skip (and keep) nodes none of whose inputs leads to a target: this includes a
         // requested intermediate whose own history grad() does not need.
-        if (std::none_of(needs.begin(), needs.end(), [](bool b) { return b; })) continue;
-        ZG_CHECK(!n->released, "backward: trying to backward through the graph of '", n->name,
-                 "' a second time, after its saved tensors were freed; pass retain_graph=true "
-                 "to the first backward() or grad() call if you need to do this");
-        for (auto& [storage, version] : n->saved_versions)
-            ZG_CHECK(storage->version == version, "backward: a tensor saved by '", n->name,
-                     "' was modified in place after it was saved (its version is ",
-                     storage->version, ", expected ", version,
-                     "); clone() it before the "
-                     "in-place edit, or edit it outside the graph");
-        Tensor y;
-        if (n->out_storage) {
-            // Rebuild the saved output attached to this node, so create_graph differentiates
-            // through it (tanh' = 1 − y² depends on x through y).
-            auto impl = std::make_shared<TensorImpl>();
-            impl->storage = n->out_storage;
-            impl->shape = n->out_shape;
-            impl->strides = n->out_strides;
-            impl->offset = n->out_offset;
-            impl->dtype = n->out_dtype;
-            impl->requires_grad = true;
-            impl->grad_fn = n->shared_from_this();
-            y = Tensor(impl);
-        }
-        Grads gs = n->backward(BackwardArgs{dy, y.defined() ? y : no_output, needs});
-        ZG_CHECK(gs.size() == n->inputs.size(), "internal: backward of '", n->name, "' returned ",
-                 gs.size(), " gradients for ", n->inputs.size(), " inputs");
+        if (std::none_of(needs.begin(), needs.end(), [](bool b) { return b; })) return;
+        check_runnable(n);
+        const Tensor y = saved_output(n);
+        Grads gs = n.backward(BackwardArgs{dy, y, needs});
+        ZG_CHECK(gs.size() == n.inputs.size(), "internal: backward of '", n.name, "' returned ",
+                 gs.size(), " gradients for ", n.inputs.size(), " inputs");
         for (size_t i = 0; i < gs.size(); ++i) {
             if (!needs[i] || !gs[i].defined()) continue;
-            ZG_CHECK(gs[i].shape() == n->input_shapes[i], "internal: backward of '", n->name,
+            ZG_CHECK(gs[i].shape() == n.input_shapes[i], "internal: backward of '", n.name,
                      "' returned a gradient of shape ", shape_str(gs[i].shape()), " for input ", i,
-                     " of shape ", shape_str(n->input_shapes[i]));
-            const Edge& e = n->inputs[i];
+                     " of shape ", shape_str(n.input_shapes[i]));
+            const Edge& e = n.inputs[i];
             if (e.node)
-                grads[e.node.get()] = accumulate(grads[e.node.get()], gs[i]);
+                grads_[e.node.get()] = accumulate(grads_[e.node.get()], gs[i]);
             else
                 deliver_to_leaf(e.leaf, gs[i]);
         }
-        if (!retain_graph) {
-            n->backward = nullptr;  // frees the captured tensors
-            n->out_storage = nullptr;
-            n->saved_versions.clear();  // they hold the saved storages too
-            n->released = true;
+        if (!retain_graph_) release(n);
+    }
+
+    void deliver_to_leaf(const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) {
+        auto it = targets_.leaves.find(leaf.get());
+        if (it != targets_.leaves.end()) {
+            results_[it->second] = accumulate(results_[it->second], g);
+        } else if (targets_.accumulate) {
+            Tensor old(leaf->grad);
+            // Without create_graph the stored gradient must not hold on to any graph. The
+            // first one is copied: g may be shared with another leaf (add hands both inputs
+            // the same dy), be the caller's grad_output, or be a broadcast view.
+            Tensor sum = old.defined() ? add(old, create_graph_ ? g : g.detach())
+                                       : (create_graph_ ? g.clone() : g.detach().clone());
+            leaf->grad = sum.impl_ptr();
         }
     }
-    return results;
-}
+
+    const Targets& targets_;
+    std::vector<Tensor> results_;
+    const bool retain_graph_, create_graph_;
+    std::unordered_map<Node*, Tensor> grads_;  // summed output gradients still to be used
+    std::vector<Node*> roots_;
+    std::unordered_set<const Node*> useful_;
+};
 
 }  // namespace
 
 void Tensor::backward(const Tensor& g, bool retain_graph, bool create_graph) const {
     Targets t;
     t.accumulate = true;
-    run_backward({*this}, {g}, t, 0, retain_graph || create_graph, create_graph);
+    BackwardPass(t, 0, retain_graph || create_graph, create_graph).run({*this}, {g});
 }
 
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
@@ -256,8 +288,8 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
         else
             t.nodes.emplace(in.grad_fn().get(), i);
     }
-    auto res = run_backward(outputs, grad_outputs, t, inputs.size(), retain_graph || create_graph,
-                            create_graph);
+    auto res = BackwardPass(t, inputs.size(), retain_graph || create_graph, create_graph)
+                   .run(outputs, grad_outputs);
     for (size_t i = 0; i < res.size(); ++i) {
         const Tensor& in = inputs[i];
         const size_t first =
