@@ -92,102 +92,118 @@ std::string default_run_dir(const std::string& model, const std::string& data) {
     return "runs/" + model + "-" + name + "-" + stamp;
 }
 
+// The train subcommand's flags once parsed.
+struct TrainFlags {
+    CLI::App* cmd = nullptr;
+    std::string model = "dcgan", out, resume, lr;
+    Json defaults;  // the trainer's and every model's defaults: one flag per key
+    std::map<std::string, std::string> values;  // each flag's text, by config key
+    bool given(const std::string& key) const { return cmd->count(flag_of(key)) > 0; }
+};
+
+// `train classifier`: not a GAN; zoo/eval/classifier.h trains it from the flags given.
+int train_classifier(const TrainFlags& f) {
+    ZG_CHECK(f.resume.empty(), "--resume is for GAN runs, not 'train classifier'");
+    std::map<std::string, std::string> flags;
+    for (auto& [key, def] : f.defaults.items())
+        if (f.given(key)) flags[key] = f.values.at(key);
+    if (!f.out.empty()) flags["out"] = f.out;
+    if (!f.lr.empty()) flags["lr"] = f.lr;
+    return train_classifier_command(flags);
+}
+
+// The config.json of the run --resume names, with options added since it was saved at their
+// defaults; refuses flags that would change what the run is.
+Json resumed_config(const TrainFlags& f) {
+    const std::string& dir = f.resume;
+    std::ifstream in(dir + "/config.json");
+    ZG_CHECK(in, "--resume ", dir, ": no config.json there; is it a zoograd run directory?");
+    Json config = Json::parse(in, nullptr, false);
+    ZG_CHECK(!config.is_discarded(), dir, "/config.json is not valid JSON");
+    ZG_CHECK(f.out.empty(), "--out cannot be combined with --resume (the run continues in ", dir,
+             ")");
+    // A run saved before a model gained an option resumes with the option's current default
+    // (an optimizer's hyper-parameters, such as improved_gan's --adam-eps, come back from the
+    // checkpoint instead, so those stay as the run had them).
+    const Json model_defaults = zoo::default_config(config.at("model"));
+    for (auto& [key, def] : model_defaults.items())
+        if (!config.contains(key)) config[key] = def;
+    ZG_CHECK(f.cmd->count("model") == 0 || f.model == config.at("model"),
+             "--resume continues the run's own model '", config.at("model").get<std::string>(),
+             "', not '", f.model, "'");
+    ZG_CHECK(f.lr.empty(), "--lr cannot change when resuming");
+    for (auto& [key, def] : f.defaults.items())
+        if (f.given(key) && !zoo::resumable_key(key))
+            throw Error(flag_of(key) + " cannot change when resuming (the run's value is " +
+                        (config.contains(key) ? config[key].dump() : "unset") +
+                        "); only --steps, --epochs, --threads and the --*-every cadences can");
+    return config;
+}
+
+// Writes every flag given on the command line into the config, typed like its default.
+void apply_given_flags(const TrainFlags& f, Json& config) {
+    if (!f.lr.empty()) config["lr_g"] = config["lr_d"] = parse_like(0.0, f.lr, "--lr");
+    for (auto& [key, def] : f.defaults.items())
+        if (f.given(key)) {
+            ZG_CHECK(config.contains(key), flag_of(key), " is not a flag of model '",
+                     config.at("model").get<std::string>(), "'");
+            config[key] = parse_like(def, f.values.at(key), flag_of(key));
+        }
+}
+
+// The trainer's own range checks (each model checks its own flags when it is built).
+void check_trainer_flags(const Json& config) {
+    for (const char* key : {"steps", "epochs", "batch_size", "threads", "sample_every",
+                            "checkpoint_every", "log_every", "n_samples", "health_window"})
+        if (config.contains(key))
+            ZG_CHECK(config[key].get<int64_t>() >= 0, flag_of(key), " must not be negative");
+    ZG_CHECK(config.at("batch_size").get<int64_t>() > 0, "--batch-size must be positive");
+    ZG_CHECK(config.at("steps").get<int64_t>() > 0 || config.at("epochs").get<int64_t>() > 0,
+             "give --steps or --epochs a positive value");
+    const double ema = config.at("ema").get<double>();
+    ZG_CHECK(ema >= 0 && ema < 1, "--ema must be in [0, 1), got ", ema);
+}
+
 }  // namespace
 
 Command add_train_command(CLI::App& app) {
-    auto* cmd = app.add_subcommand("train", "Train a zoo model (see 'zoograd models')");
-    auto model = std::make_shared<std::string>("dcgan");
-    auto out = std::make_shared<std::string>();
-    auto resume = std::make_shared<std::string>();
-    auto values = std::make_shared<std::map<std::string, std::string>>();
-    auto lr = std::make_shared<std::string>();
-    cmd->add_option("model", *model,
+    auto f = std::make_shared<TrainFlags>();
+    auto* cmd = f->cmd = app.add_subcommand("train", "Train a zoo model (see 'zoograd models')");
+    cmd->add_option("model", f->model,
                     "Model to train, or 'classifier': the feature network of 'zoograd eval' "
                     "(takes --data, --data-root, --epochs, --batch-size, --seed, --threads, "
                     "--image-size, --out; saved in $ZOOGRAD_CACHE unless --out)")
         ->capture_default_str();
-    cmd->add_option("--out", *out,
+    cmd->add_option("--out", f->out,
                     "Run directory (default runs/MODEL-DATA-YYYYmmdd-HHMMSS); an existing "
                     "non-empty one is refused, never overwritten");
-    cmd->add_option("--resume", *resume,
+    cmd->add_option("--resume", f->resume,
                     "Continue the run in this directory with its config; only --steps, --epochs, "
                     "--threads and the --*-every cadences may change");
-    cmd->add_option("--lr", *lr, "Learning rate of both G and D (sets --lr-g and --lr-d)");
+    cmd->add_option("--lr", f->lr, "Learning rate of both G and D (sets --lr-g and --lr-d)");
     // Every key of the trainer's and the models' defaults becomes a flag.
-    Json defaults = zoo::common_defaults();
+    f->defaults = zoo::common_defaults();
     std::map<std::string, std::string> helps = help_texts();
     for (const auto& m : zoo::models()) {
-        defaults.update(m.defaults);
+        f->defaults.update(m.defaults);
         helps.insert(m.help.begin(), m.help.end());
     }
-    for (auto& [key, def] : defaults.items()) {
+    for (auto& [key, def] : f->defaults.items()) {
         auto it = helps.find(key);
         std::string help = it != helps.end() ? it->second : key;
         auto* opt =
-            cmd->add_option(flag_of(key), (*values)[key], help + " (default " + def.dump() + ")");
+            cmd->add_option(flag_of(key), f->values[key], help + " (default " + def.dump() + ")");
         if (def.is_boolean()) opt->expected(0, 1);
     }
-    return [=]() -> int {
-        auto given = [&](const std::string& key) { return cmd->count(flag_of(key)) > 0; };
-        if (*model == "classifier") {  // not a GAN: zoo/eval/classifier.h trains it
-            ZG_CHECK(resume->empty(), "--resume is for GAN runs, not 'train classifier'");
-            std::map<std::string, std::string> flags;
-            for (auto& [key, def] : defaults.items())
-                if (given(key)) flags[key] = values->at(key);
-            if (!out->empty()) flags["out"] = *out;
-            if (!lr->empty()) flags["lr"] = *lr;
-            return train_classifier_command(flags);
-        }
-        Json config;
-        std::string dir;
-        bool resuming = !resume->empty();
-        if (resuming) {
-            dir = *resume;
-            std::ifstream in(dir + "/config.json");
-            ZG_CHECK(in, "--resume ", dir,
-                     ": no config.json there; is it a zoograd run directory?");
-            config = Json::parse(in, nullptr, false);
-            ZG_CHECK(!config.is_discarded(), dir, "/config.json is not valid JSON");
-            ZG_CHECK(out->empty(), "--out cannot be combined with --resume (the run continues in ",
-                     dir, ")");
-            // A run saved before a model gained an option resumes with the option's current
-            // default (an optimizer's hyper-parameters, such as improved_gan's --adam-eps, come
-            // back from the checkpoint instead, so those stay as the run had them).
-            const Json model_defaults = zoo::default_config(config.at("model"));
-            for (auto& [key, def] : model_defaults.items())
-                if (!config.contains(key)) config[key] = def;
-            ZG_CHECK(cmd->count("model") == 0 || *model == config.at("model"),
-                     "--resume continues the run's own model '",
-                     config.at("model").get<std::string>(), "', not '", *model, "'");
-            for (auto& [key, def] : defaults.items())
-                if (given(key) && !zoo::resumable_key(key))
-                    throw Error(flag_of(key) + " cannot change when resuming (the run's value is " +
-                                (config.contains(key) ? config[key].dump() : "unset") +
-                                "); only --steps, --epochs, --threads and the --*-every "
-                                "cadences can");
-        } else {
-            config = zoo::default_config(*model);
-        }
-        if (!lr->empty()) {
-            ZG_CHECK(!resuming, "--lr cannot change when resuming");
-            config["lr_g"] = config["lr_d"] = parse_like(0.0, *lr, "--lr");
-        }
-        for (auto& [key, def] : defaults.items())
-            if (given(key)) {
-                ZG_CHECK(config.contains(key), flag_of(key), " is not a flag of model '",
-                         config.at("model").get<std::string>(), "'");
-                config[key] = parse_like(def, values->at(key), flag_of(key));
-            }
-        for (const char* key : {"steps", "epochs", "batch_size", "threads", "sample_every",
-                                "checkpoint_every", "log_every", "n_samples", "health_window"})
-            if (config.contains(key))
-                ZG_CHECK(config[key].get<int64_t>() >= 0, flag_of(key), " must not be negative");
-        ZG_CHECK(config.at("batch_size").get<int64_t>() > 0, "--batch-size must be positive");
-        ZG_CHECK(config.at("steps").get<int64_t>() > 0 || config.at("epochs").get<int64_t>() > 0,
-                 "give --steps or --epochs a positive value");
-        const double ema = config.at("ema").get<double>();
-        ZG_CHECK(ema >= 0 && ema < 1, "--ema must be in [0, 1), got ", ema);
-        if (!resuming) dir = out->empty() ? default_run_dir(*model, config.at("data")) : *out;
+    return [f]() -> int {
+        if (f->model == "classifier") return train_classifier(*f);
+        const bool resuming = !f->resume.empty();
+        Json config = resuming ? resumed_config(*f) : zoo::default_config(f->model);
+        apply_given_flags(*f, config);
+        check_trainer_flags(config);
+        const std::string dir = resuming         ? f->resume
+                                : f->out.empty() ? default_run_dir(f->model, config.at("data"))
+                                                 : f->out;
         return zoo::train(config, dir, resuming);
     };
 }
