@@ -1,7 +1,6 @@
 #pragma once
 // What a zoo model supplies to the shared trainer: its networks, how to draw latents, one
-// training step, and its own checkpoint state. A registry maps names to builders, so adding a
-// model is one new file plus one line in registry.cpp.
+// training step, and its own checkpoint state. zoo/registry.h maps model names to builders.
 #include <functional>
 #include <map>
 #include <memory>
@@ -68,27 +67,5 @@ protected:
 private:
     std::function<nn::Batch()> next_batch_;
 };
-
-struct ModelInfo {
-    std::string name;
-    std::string description;
-    Json defaults;  // the model's own flags and their default values (number, string or bool)
-    // Builds the model for a run's config (defaults merged with the user's flags) and data.
-    std::function<std::unique_ptr<Gan>(const Json& config, const nn::Dataset& data)> build;
-    // --help text of the model's own flags (the trainer's common flags have theirs already).
-    std::map<std::string, std::string> help = {};
-};
-
-const std::vector<ModelInfo>& models();
-// The model called `name`, or a zg::Error listing the known ones.
-const ModelInfo& find_model(const std::string& name);
-
-// Registration functions of the built-in models (each lives beside its model).
-ModelInfo dcgan_model_info();
-ModelInfo sgan_model_info();
-ModelInfo improved_gan_model_info();
-ModelInfo mlpgan_model_info();
-ModelInfo acgan_model_info();
-ModelInfo vaegan_model_info();
 
 }  // namespace zg::zoo

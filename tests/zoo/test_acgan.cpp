@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "test_util.h"
+#include "zoo/registry.h"
 #include "zoo/train/trainer.h"
 
 using namespace zg;

@@ -9,6 +9,7 @@
 
 #include "nn/checkpoint.h"
 #include "test_util.h"
+#include "zoo/registry.h"
 #include "zoo/train/adversarial.h"
 #include "zoo/train/trainer.h"
 

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "test_util.h"
+#include "zoo/registry.h"
 #include "zoo/train/trainer.h"
 
 using namespace zg;

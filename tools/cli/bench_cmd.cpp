@@ -18,8 +18,8 @@
 #include "nn/layers/norm.h"
 #include "nn/optim/optimizers.h"
 #include "tools/cli/commands.h"
-#include "zoo/gan.h"
 #include "zoo/models/dcgan/networks.h"
+#include "zoo/registry.h"
 
 namespace zg::tools {
 namespace {

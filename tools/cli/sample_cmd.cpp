@@ -8,6 +8,7 @@
 
 #include "engine/io/safetensors.h"
 #include "tools/cli/commands.h"
+#include "zoo/registry.h"
 #include "zoo/report/images.h"
 #include "zoo/train/trainer.h"
 

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "tools/cli/commands.h"
+#include "zoo/registry.h"
 #include "zoo/train/flag.h"
 #include "zoo/train/trainer.h"
 

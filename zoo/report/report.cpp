@@ -1,16 +1,16 @@
-// report.html: one self-contained page per run (loss curves as inline SVG, the sample grids over
-// time, the config and the last logged metrics), rewritten as training goes.
+#include "zoo/report/report.h"
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
-
-#include "zoo/train/trainer.h"
 
 namespace zg::zoo {
 
 namespace fs = std::filesystem;
+using Json = nlohmann::json;
 
 namespace {
 

@@ -15,7 +15,9 @@
 #include "nn/data/dataloader.h"
 #include "nn/optim/ema.h"
 #include "zoo/eval/evaluation.h"
+#include "zoo/registry.h"
 #include "zoo/report/images.h"
+#include "zoo/report/report.h"
 #include "zoo/train/health.h"
 
 namespace zg::zoo {

@@ -13,7 +13,8 @@
 
 namespace zg::zoo {
 
-// The flags every model takes, with their defaults (models add their own, see ModelInfo).
+// The flags every model takes, with their defaults (models add their own, see ModelInfo in
+// zoo/registry.h).
 Json common_defaults();
 // A run's config before any flag is given: the common flags, the model's own, and its name
 // (a zg::Error listing the known models if there is no such model).
@@ -37,8 +38,5 @@ struct TrainedGan {
     Tensor generate(const Tensor& z);
 };
 TrainedGan load_trained(const std::string& checkpoint, bool use_ema);
-
-// Writes run_dir/report.html from the run's files.
-void write_report(const std::string& run_dir);
 
 }  // namespace zg::zoo

@@ -12,8 +12,8 @@
 #include "nn/layers/linear.h"
 #include "nn/layers/reparam.h"
 #include "nn/layers/small.h"
-#include "zoo/gan.h"
 #include "zoo/models/dcgan/networks.h"
+#include "zoo/registry.h"
 
 namespace zg::zoo {
 namespace {

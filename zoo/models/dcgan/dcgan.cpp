@@ -3,8 +3,8 @@
 // Adam(2e-4, β₁ 0.5) for both nets, z ~ N(0, I) (ganhacks 3), real and fake batches through D
 // separately (ganhacks 4); --loss, --reg and the ganhacks switches change it
 // (zoo/train/adversarial.h).
-#include "zoo/gan.h"
 #include "zoo/models/dcgan/networks.h"
+#include "zoo/registry.h"
 #include "zoo/train/adversarial.h"
 
 namespace zg::zoo {

@@ -33,6 +33,7 @@
 #include "nn/layers/norm.h"
 #include "nn/layers/reparam.h"
 #include "nn/layers/small.h"
+#include "zoo/registry.h"
 #include "zoo/train/semi_supervised.h"
 
 namespace zg::zoo {

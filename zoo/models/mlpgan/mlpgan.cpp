@@ -6,7 +6,7 @@
 #include "nn/layers/linear.h"
 #include "nn/layers/sequential.h"
 #include "nn/layers/small.h"
-#include "zoo/gan.h"
+#include "zoo/registry.h"
 #include "zoo/train/adversarial.h"
 
 namespace zg::zoo {

@@ -27,6 +27,7 @@
 #include "nn/layers/sequential.h"
 #include "nn/layers/small.h"
 #include "zoo/models/dcgan/networks.h"
+#include "zoo/registry.h"
 #include "zoo/train/semi_supervised.h"
 
 namespace zg::zoo {

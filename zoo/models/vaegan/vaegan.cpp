@@ -11,8 +11,8 @@
 //   E minimises L_prior + L_llike (the ELBO, both terms per element), G minimises
 //   --recon-weight · L_llike + L_GAN(G), D minimises L_GAN(D); all three gradients are taken on
 //   the same forward pass and applied together, as the paper's Algorithm 1.
-#include "zoo/gan.h"
 #include "zoo/models/dcgan/networks.h"
+#include "zoo/registry.h"
 
 namespace zg::zoo {
 namespace {
