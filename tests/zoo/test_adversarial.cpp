@@ -256,6 +256,8 @@ TEST_CASE("adversarial: incompatible or bad options are refused with the reason"
     CHECK(contains(refusal({{"clip", 0.05}}), "--loss wgan only"));
     CHECK(contains(refusal({{"loss", "wgan-gp"}, {"clip", 0.05}}), "--clip"));
     CHECK(contains(refusal({{"reg_weight", 5.0}}), "add --reg"));
+    CHECK(contains(refusal({{"reg_weight", 5.0}, {"reg", "gp+drift"}}), "gp:10+drift:0.001"));
+    CHECK(contains(refusal({{"reg_weight", 5.0}, {"reg", "gp:4"}}), "in --reg itself"));
     CHECK(contains(refusal({{"loss", "wgan-gp"}, {"reg", "none"}}), "unconstrained"));
     CHECK(contains(refusal({{"gp_center", 0}, {"reg", "r1"}}), "--gp-center"));
     CHECK(contains(refusal({{"gp_center", 2}, {"reg", "gp"}}), "0 or 1"));
@@ -276,10 +278,11 @@ TEST_CASE("adversarial: incompatible or bad options are refused with the reason"
     // The defaults: ns, no regularizer, wgan-gp brings its gradient penalty, wgan its clipping.
     AdversarialConfig d = adversarial_config_from(mlp_config());
     CHECK(d.loss == Loss::ns);
-    CHECK(d.reg.kind == Reg::none);
+    CHECK(d.reg.empty());
     AdversarialConfig gp = adversarial_config_from(mlp_config({{"loss", "wgan-gp"}}));
-    CHECK(gp.reg.kind == Reg::gp);
-    CHECK(gp.reg.weight == 10);
+    REQUIRE(gp.reg.terms.size() == 1);
+    CHECK(gp.reg.terms[0].kind == Reg::gp);
+    CHECK(gp.reg.terms[0].weight == 10);
     CHECK(adversarial_config_from(mlp_config({{"loss", "wgan"}})).clip == 0.01);
 }
 
@@ -295,6 +298,7 @@ TEST_CASE("adversarial: DCGAN trains a few steps under every loss and regularize
         runs.push_back({{"loss", loss}});
     for (const char* reg : {"r1", "r2", "drift"}) runs.push_back({{"reg", reg}});
     runs.push_back({{"reg", "gp"}, {"gp_center", 0}, {"d_batches", "mixed"}});
+    runs.push_back({{"loss", "wgan-gp"}, {"reg", "gp+drift"}});  // ProGAN's loss
     for (const Json& o : runs) {
         CAPTURE(o.dump());
         Json c = base;

@@ -159,7 +159,7 @@ TEST_CASE("regularizers: --reg applies its weight to the right inputs") {
     const Tensor d_real = critic(real);
     auto value = [&](Reg kind, double center = 1) {
         Rng rng(3);
-        return Regularizer{kind, 2.5, center}
+        return Regularizer{{{kind, 2.5}}, center}
             .penalty(critic, real, fake, d_real, rng)
             .item<double>();
     };
@@ -176,6 +176,39 @@ TEST_CASE("regularizers: --reg applies its weight to the right inputs") {
     CHECK(value(Reg::r1) != value(Reg::r2));
     Rng unused(0);
     CHECK_FALSE(Regularizer{}.penalty(critic, real, fake, d_real, unused).defined());
+}
+
+TEST_CASE("regularizers: --reg gp+drift sums its terms, each with its weight") {
+    auto d = critic_net("mlp");
+    d->load_state_dict(testing::with_prefix(fixtures(), "mlp/D/"));
+    const Critic critic = [&](const Tensor& x) { return d->forward(x).reshape({x.size(0)}); };
+    const Tensor real = fx("mlp/real"), fake = fx("mlp/fake");
+    const Tensor d_real = critic(real);
+    auto value = [&](const Regularizer& r) {
+        Rng rng(3);
+        return r.penalty(critic, real, fake, d_real, rng).item<double>();
+    };
+    const Regularizer both = parse_regularizer("gp:5+drift:0.5");
+    REQUIRE(both.terms.size() == 2);
+    CHECK(both.has(Reg::gp));
+    CHECK(both.has(Reg::drift));
+    CHECK_FALSE(both.has(Reg::r1));
+    const double gp = value(Regularizer{{{Reg::gp, 5}}, 1});
+    const double drift = value(Regularizer{{{Reg::drift, 0.5}}, 1});
+    CHECK(doctest::Approx(gp + drift).epsilon(1e-6) == value(both));
+    // Without weights, each term takes its usual one.
+    const Regularizer usual = parse_regularizer("gp+drift");
+    CHECK(usual.terms[0].weight == 10);
+    CHECK(usual.terms[1].weight == 0.001);
+    CHECK(parse_regularizer("none").empty());
+    using testing::contains;
+    using testing::error_of;
+    CHECK(contains(error_of([] { parse_regularizer("gp+gp"); }), "gp is given twice"));
+    CHECK(contains(error_of([] { parse_regularizer("gp+none"); }), "give --reg none alone"));
+    CHECK(contains(error_of([] { parse_regularizer("gp:x"); }), "must be a positive number"));
+    CHECK(contains(error_of([] { parse_regularizer("gp:-1"); }), "must be a positive number"));
+    CHECK(contains(error_of([] { parse_regularizer("gp+l2"); }), "unknown regularizer 'l2'"));
+    CHECK(contains(error_of([] { parse_regularizer("gp+"); }), "unknown regularizer ''"));
 }
 
 TEST_CASE("regularizers: names, usual weights and errors") {

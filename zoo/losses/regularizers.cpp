@@ -85,22 +85,75 @@ Tensor drift_penalty(const Tensor& d_real) {
     return mean(d_real * d_real);
 }
 
+bool Regularizer::has(Reg kind) const {
+    for (const RegTerm& t : terms)
+        if (t.kind == kind) return true;
+    return false;
+}
+
 Tensor Regularizer::penalty(const Critic& d, const Tensor& real, const Tensor& fake,
                             const Tensor& d_real, Rng& rng) const {
-    switch (kind) {
-        case Reg::none:
-            return Tensor();
-        case Reg::gp:
-            return weight * gradient_penalty(d, real, fake,
-                                             rand({real.size(0)}, &rng, real.dtype()), gp_center);
-        case Reg::r1:
-            return weight * input_gradient_penalty(d, real);
-        case Reg::r2:
-            return weight * input_gradient_penalty(d, fake);
-        case Reg::drift:
-            return weight * drift_penalty(d_real);
+    Tensor total;
+    for (const RegTerm& t : terms) {
+        Tensor p;
+        switch (t.kind) {
+            case Reg::none:
+                continue;
+            case Reg::gp:
+                p = gradient_penalty(d, real, fake, rand({real.size(0)}, &rng, real.dtype()),
+                                     gp_center);
+                break;
+            case Reg::r1:
+                p = input_gradient_penalty(d, real);
+                break;
+            case Reg::r2:
+                p = input_gradient_penalty(d, fake);
+                break;
+            case Reg::drift:
+                p = drift_penalty(d_real);
+                break;
+        }
+        total = total.defined() ? total + t.weight * p : t.weight * p;
     }
-    return Tensor();
+    return total;
+}
+
+bool spec_has_weights(const std::string& spec) {
+    return spec.find(':') != std::string::npos;
+}
+
+Regularizer parse_regularizer(const std::string& spec) {
+    Regularizer r;
+    if (spec == "none") return r;
+    size_t start = 0;
+    for (;;) {
+        const size_t plus = spec.find('+', start);
+        const std::string term =
+            spec.substr(start, plus == std::string::npos ? plus : plus - start);
+        const size_t colon = term.find(':');
+        RegTerm t;
+        t.kind = parse_reg(term.substr(0, colon));
+        ZG_CHECK(t.kind != Reg::none, "--reg ", spec,
+                 ": none cannot be part of a sum; give --reg none alone");
+        ZG_CHECK(!r.has(t.kind), "--reg ", spec, ": ", reg_name(t.kind), " is given twice");
+        t.weight = default_reg_weight(t.kind);
+        if (colon != std::string::npos) {
+            const std::string w = term.substr(colon + 1);
+            size_t used = 0;
+            try {
+                t.weight = std::stod(w, &used);
+            } catch (const std::exception&) {
+                used = 0;
+            }
+            ZG_CHECK(used > 0 && used == w.size() && t.weight > 0, "--reg ", spec,
+                     ": the weight of ", reg_name(t.kind), " must be a positive number, got '", w,
+                     "'");
+        }
+        r.terms.push_back(t);
+        if (plus == std::string::npos) break;
+        start = plus + 1;
+    }
+    return r;
 }
 
 }  // namespace zg::zoo

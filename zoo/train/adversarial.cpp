@@ -48,9 +48,10 @@ std::map<std::string, std::string> adversarial_help() {
          "lsgan, hinge, rsgan, ragan, ralsgan (docs/LOSSES.md)"},
         {"reg",
          "D regularizer: gp (gradient penalty on interpolates), r1 (on reals), r2 (on "
-         "fakes), drift (ProGAN's E[D(x)^2]), none; auto: gp with --loss wgan-gp, else "
-         "none"},
-        {"reg_weight", "Weight of --reg; 0: its usual value (gp 10, r1/r2 10, drift 0.001)"},
+         "fakes), drift (ProGAN's E[D(x)^2]), none, or a sum such as gp+drift (weights "
+         "after colons: gp:10+drift:0.001); auto: gp with --loss wgan-gp, else none"},
+        {"reg_weight",
+         "Weight of a single --reg; 0: its usual value (gp 10, r1/r2 10, drift 0.001)"},
         {"gp_center", "Target gradient norm of --reg gp: 1 (WGAN-GP) or 0 (zero-centred)"},
         {"clip",
          "WGAN weight clipping of D's parameters to [-c, c] after each D step (--loss "
@@ -184,19 +185,24 @@ AdversarialConfig adversarial_config_from(const Json& c) {
     AdversarialConfig a;
     a.loss = parse_loss(value(c, "loss").get<std::string>());
     const std::string reg = value(c, "reg").get<std::string>();
-    a.reg.kind = reg == "auto" ? (a.loss == Loss::wgan_gp ? Reg::gp : Reg::none) : parse_reg(reg);
-    ZG_CHECK(!(a.loss == Loss::wgan_gp && a.reg.kind == Reg::none),
+    a.reg = parse_regularizer(reg == "auto" ? (a.loss == Loss::wgan_gp ? "gp" : "none") : reg);
+    ZG_CHECK(!(a.loss == Loss::wgan_gp && a.reg.empty()),
              "--loss wgan-gp is the WGAN loss with a gradient penalty, and --reg none removes "
              "it, leaving the critic unconstrained; use --loss wgan for weight clipping");
     const double w = value(c, "reg_weight").get<double>();
     ZG_CHECK(w >= 0, "--reg-weight must not be negative, got ", w);
-    ZG_CHECK(w == 0 || a.reg.kind != Reg::none, "--reg-weight ", w,
-             " weights a regularizer, but none is chosen; add --reg gp, r1, r2 or drift");
-    a.reg.weight = w > 0 ? w : default_reg_weight(a.reg.kind);
+    if (w > 0) {
+        ZG_CHECK(!a.reg.empty(), "--reg-weight ", w,
+                 " weights a regularizer, but none is chosen; add --reg gp, r1, r2 or drift");
+        ZG_CHECK(a.reg.terms.size() == 1 && !spec_has_weights(reg), "--reg-weight ", w,
+                 " weights a single regularizer; with --reg ", reg,
+                 " give each term its weight in --reg itself, e.g. --reg gp:10+drift:0.001");
+        a.reg.terms[0].weight = w;
+    }
     a.reg.gp_center = value(c, "gp_center").get<double>();
     ZG_CHECK(a.reg.gp_center == 0 || a.reg.gp_center == 1, "--gp-center must be 0 or 1, got ",
              a.reg.gp_center);
-    ZG_CHECK(a.reg.gp_center == 1 || a.reg.kind == Reg::gp,
+    ZG_CHECK(a.reg.gp_center == 1 || a.reg.has(Reg::gp),
              "--gp-center applies to the gradient penalty only; add --reg gp");
 
     a.clip = value(c, "clip").get<double>();
@@ -474,7 +480,7 @@ Scalars AdversarialGan::train_step(const nn::Batch& batch, Rng& rng) {
     }
     Scalars s{{"loss_d", d.loss},   {"loss_g", g.first},          {"d_real", d.d_real},
               {"d_fake", d.d_fake}, {"grad_norm_d", d.grad_norm}, {"grad_norm_g", g.second}};
-    if (c_.reg.kind != Reg::none) s["d_penalty"] = d.penalty;
+    if (!c_.reg.empty()) s["d_penalty"] = d.penalty;
     if (c_.n_critic > 1 || c_.d_until_loss || c_.g_until_loss) {
         s["d_steps"] = (double)d_steps;
         s["g_steps"] = (double)g_steps;
