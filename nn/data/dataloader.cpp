@@ -11,11 +11,7 @@ DataLoader::DataLoader(std::shared_ptr<Dataset> data, int64_t batch_size, bool s
       prefetch_(prefetch),
       seed_(seed) {
     ZG_CHECK(data_ && data_->size() > 0, "DataLoader: the data set is empty");
-    ZG_CHECK(batch_size > 0, "DataLoader: batch size must be positive, got ", batch_size);
-    ZG_CHECK(!drop_last || batch_size <= data_->size(), "DataLoader: batch size ", batch_size,
-             " is larger than the data set (", data_->size(),
-             " examples) and drop_last is on; "
-             "use a smaller --batch-size");
+    set_batch_size(batch_size);
 }
 
 DataLoader::~DataLoader() {
@@ -27,9 +23,24 @@ int64_t DataLoader::batches_per_epoch() const {
     return drop_last_ ? n / batch_size_ : (n + batch_size_ - 1) / batch_size_;
 }
 
-LoaderState DataLoader::advance(LoaderState at) const {
-    if (++at.batch >= batches_per_epoch()) at = {at.epoch + 1, 0};
+void DataLoader::set_batch_size(int64_t batch_size) {
+    ZG_CHECK(batch_size > 0, "DataLoader: batch size must be positive, got ", batch_size);
+    ZG_CHECK(!drop_last_ || batch_size <= data_->size(), "DataLoader: batch size ", batch_size,
+             " is larger than the data set (", data_->size(),
+             " examples) and drop_last is on; use a smaller --batch-size");
+    drop_prefetched();
+    batch_size_ = batch_size;
+    pos_ = start_of_batch(pos_);
+}
+
+LoaderState DataLoader::start_of_batch(LoaderState at) const {
+    const int64_t left = data_->size() - at.offset;
+    if (left <= 0 || (drop_last_ && left < batch_size_)) return {at.epoch + 1, 0};
     return at;
+}
+
+LoaderState DataLoader::advance(LoaderState at) const {
+    return start_of_batch({at.epoch, at.offset + batch_size_});
 }
 
 const std::vector<int64_t>& DataLoader::order(int64_t epoch) const {
@@ -54,9 +65,8 @@ const std::vector<int64_t>& DataLoader::order(int64_t epoch) const {
 // Runs on the prefetch thread, or inline; never two at once (next() waits for the previous).
 Batch DataLoader::gather(LoaderState at) const {
     const std::vector<int64_t>& o = order(at.epoch);
-    const int64_t begin = at.batch * batch_size_;
-    const int64_t end = std::min(begin + batch_size_, (int64_t)o.size());
-    return data_->get(std::vector<int64_t>(o.begin() + begin, o.begin() + end));
+    const int64_t end = std::min(at.offset + batch_size_, (int64_t)o.size());
+    return data_->get(std::vector<int64_t>(o.begin() + at.offset, o.begin() + end));
 }
 
 Batch DataLoader::next() {
@@ -67,11 +77,15 @@ Batch DataLoader::next() {
     return b;
 }
 
+void DataLoader::drop_prefetched() {
+    if (pending_.valid()) pending_.get();  // gathered for a position or size that changed
+}
+
 void DataLoader::set_state(LoaderState s) {
-    ZG_CHECK(s.epoch >= 0 && s.batch >= 0 && s.batch < batches_per_epoch(),
-             "DataLoader: invalid position (epoch ", s.epoch, ", batch ", s.batch, " of ",
-             batches_per_epoch(), ")");
-    if (pending_.valid()) pending_.get();  // discard the batch gathered for the old position
+    ZG_CHECK(s.epoch >= 0 && s.offset >= 0 && start_of_batch(s).epoch == s.epoch,
+             "DataLoader: invalid position (epoch ", s.epoch, ", example ", s.offset, " of ",
+             data_->size(), " with batches of ", batch_size_, ")");
+    drop_prefetched();
     pos_ = s;
 }
 

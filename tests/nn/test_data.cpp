@@ -195,13 +195,39 @@ TEST_CASE("DataLoader: restoring the state resumes the exact batch sequence") {
     for (int i = 0; i < 11; ++i) a.next();
     LoaderState s = a.state();
     CHECK(s.epoch == 1);
-    CHECK(s.batch == 3);
+    CHECK(s.offset == 3 * 8);
     std::vector<float> expected = a.next().x.to_vector<float>();
     DataLoader b(ds, 8, true, true, 7);
     b.next();  // a prefetch is pending for the old position and must be dropped
     b.set_state(s);
     CHECK(b.next().x.to_vector<float>() == expected);
-    CHECK_THROWS_AS(b.set_state({0, 8}), Error);
+    CHECK_THROWS_AS(b.set_state({0, 64}), Error);
+    CHECK_THROWS_AS(b.set_state({0, 60}), Error);  // drop_last: no full batch of 8 fits there
+}
+
+TEST_CASE("DataLoader: a new batch size continues from the same example") {
+    auto ds = make_mixture("grid25", 64, 3);
+    DataLoader whole(ds, 8, true, true, 7, /*prefetch=*/false);
+    std::vector<float> order;  // the first two epochs' examples in the loader's order
+    for (int i = 0; i < 16; ++i) {
+        const std::vector<float> v = whole.next().x.to_vector<float>();
+        order.insert(order.end(), v.begin(), v.end());
+    }
+    const size_t row = 2;  // grid25 points are [x, y]
+    DataLoader a(ds, 8, true, true, 7);
+    for (int i = 0; i < 3; ++i) a.next();  // examples 0..23, with a batch of 8 prefetched
+    a.set_batch_size(16);
+    CHECK(a.state().offset == 24);
+    std::vector<float> b = a.next().x.to_vector<float>();
+    CHECK(std::vector<float>(order.begin() + 24 * row, order.begin() + 40 * row) == b);
+    b = a.next().x.to_vector<float>();  // 40..55
+    CHECK(std::vector<float>(order.begin() + 40 * row, order.begin() + 56 * row) == b);
+    // 56..63 cannot fill a batch of 16 with drop_last: the next epoch begins.
+    CHECK(a.state().epoch == 1);
+    CHECK(a.state().offset == 0);
+    b = a.next().x.to_vector<float>();
+    CHECK(std::vector<float>(order.begin() + 64 * row, order.begin() + 80 * row) == b);
+    CHECK_THROWS_AS(a.set_batch_size(65), Error);
 }
 
 TEST_CASE("DataLoader: drop_last, a short last batch, and bad batch sizes") {

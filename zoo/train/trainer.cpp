@@ -405,7 +405,7 @@ struct Run {
         ck.set_json("config", config)
             .set_counter("step", step)
             .set_counter("loader_epoch", pos.epoch)
-            .set_counter("loader_batch", pos.batch)
+            .set_counter("loader_offset", pos.offset)
             .set_counter("elapsed_ms", (int64_t)(total * 1000))
             .set_rng("train", rng);
         if (health) ck.set_json("health", health->state());
@@ -422,7 +422,11 @@ struct Run {
         if (ema) ck.restore_ema("ema", *ema);
         ck.restore_rng("train", rng);
         if (health && ck.has_json("health")) health->restore(ck.json("health"));
-        loader->set_state({ck.counter("loader_epoch"), ck.counter("loader_batch")});
+        // Checkpoints before the loader counted examples hold the batch index instead.
+        const int64_t offset = ck.has_counter("loader_offset")
+                                   ? ck.counter("loader_offset")
+                                   : ck.counter("loader_batch") * loader->batch_size();
+        loader->set_state({ck.counter("loader_epoch"), offset});
         step = ck.counter("step");
         elapsed = ck.counter("elapsed_ms") / 1000.0;
     }
