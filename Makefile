@@ -13,7 +13,7 @@ SRC_DIRS   := engine nn zoo tools tests
 # warnings, no "Entering directory" noise); parallelism is JOBS.
 CMAKE := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL cmake
 .DEFAULT_GOAL := all
-.PHONY: all deps deps-data deps-torch data test test-slow test-asan demo bench install \
+.PHONY: all deps deps-data deps-torch deps-test data test test-slow test-asan demo bench install \
         format clean help
 
 all:
@@ -29,14 +29,18 @@ deps-data:
 deps-torch:
 	@bash tools/deps.sh --torch
 
+# What only the tests need (graphviz for the `zoograd trace` test); demo does not pull it in.
+deps-test:
+	@bash tools/deps.sh --test
+
 data: deps-data
 	@bash tools/data.sh
 
 # Nothing may print after CTest's summary, so ctest is the last command.
-test: deps all
+test: deps deps-test all
 	cd $(BUILD) && ctest -LE slow --output-on-failure --no-label-summary -j$(JOBS)
 
-test-slow: deps all
+test-slow: deps deps-test all
 	cd $(BUILD) && ctest -L slow --output-on-failure --no-label-summary
 
 test-asan: deps
@@ -71,6 +75,7 @@ help:
 	@echo "make [target] [JOBS=n] [PREFIX=dir]"
 	@echo "  all        configure (first time) and build build/ (Release) -- the default"
 	@echo "  deps       install missing Debian packages (tools/deps.sh)"
+	@echo "  deps-test  install the packages only the tests need (graphviz; make test runs it)"
 	@echo "  data       install data packages and fetch data sets (tools/data.sh)"
 	@echo "  test       build and run the fast tests (ctest -LE slow)"
 	@echo "  test-slow  build and run the slow tests (ctest -L slow)"

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "engine/ops.h"
+#include "engine/trace/op_trace.h"
 
 namespace zg {
 
@@ -26,12 +27,15 @@ GradModeGuard::~GradModeGuard() {
     g_grad_enabled = prev_;
 }
 
-Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, BackwardFn fn,
-              const std::vector<Tensor>& saved) {
-    if (!grad_enabled()) return out;
+// The node of op `name` with output `out`, or null when grad mode is off or no input requires
+// a gradient.
+static std::shared_ptr<Node> make_node(const char* name, const Tensor& out,
+                                       const std::vector<Tensor>& inputs, BackwardFn fn,
+                                       const std::vector<Tensor>& saved) {
+    if (!grad_enabled()) return nullptr;
     bool any = std::any_of(inputs.begin(), inputs.end(),
                            [](const Tensor& t) { return t.defined() && t.requires_grad(); });
-    if (!any) return out;
+    if (!any) return nullptr;
     auto node = std::make_shared<Node>();
     node->name = name;
     for (const Tensor& in : inputs) {
@@ -56,8 +60,17 @@ Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, B
         }
     }
     node->backward = std::move(fn);
-    out.impl().requires_grad = true;
-    out.impl().grad_fn = node;
+    return node;
+}
+
+Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, BackwardFn fn,
+              const std::vector<Tensor>& saved) {
+    std::shared_ptr<Node> node = make_node(name, out, inputs, std::move(fn), saved);
+    if (node) {
+        out.impl().requires_grad = true;
+        out.impl().grad_fn = node;
+    }
+    if (OpTrace* trace = active_op_trace()) trace->op_passed(node, out);
     return out;
 }
 
@@ -176,6 +189,7 @@ public:
     std::vector<Tensor> run(const std::vector<Tensor>& outputs,
                             const std::vector<Tensor>& grad_outputs) {
         GradModeGuard mode(create_graph_);
+        BackwardPassTraceScope traced;
         for (size_t i = 0; i < outputs.size(); ++i) seed(i, outputs[i], grad_outputs);
         const std::vector<Node*> order = topological_order(roots_);
         useful_ = useful_nodes(order, targets_);
@@ -227,7 +241,10 @@ private:
         if (std::none_of(needs.begin(), needs.end(), [](bool b) { return b; })) return;
         check_runnable(n);
         const Tensor y = saved_output(n);
+        OpTrace* trace = active_op_trace();
+        const int64_t traced = trace ? trace->backward_started(n, dy.shape(), needs) : -1;
         Grads gs = n.backward(BackwardArgs{dy, y, needs});
+        if (trace) trace->backward_finished(traced);
         ZG_CHECK(gs.size() == n.inputs.size(), "internal: backward of '", n.name, "' returned ",
                  gs.size(), " gradients for ", n.inputs.size(), " inputs");
         for (size_t i = 0; i < gs.size(); ++i) {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages zoograd needs, only those missing. Idempotent.
-# Usage: tools/deps.sh [--torch] [--data] [--fuzz] [--opencl]
+# Usage: tools/deps.sh [--torch] [--data] [--fuzz] [--opencl] [--test]
+# --test adds what only the test suite needs (graphviz: the CLI test checks `zoograd trace`'s
+# DOT file with `dot`), so `make demo` does not install it.
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config g++ libopenblas-openmp-dev doctest-dev libstb-dev
@@ -11,7 +13,8 @@ for arg in "$@"; do
         --data)   pkgs+=(npm dataset-fashion-mnist) ;;
         --fuzz)   pkgs+=(clang libclang-rt-14-dev) ;;
         --opencl) pkgs+=(ocl-icd-opencl-dev opencl-headers pocl-opencl-icd) ;;
-        -h|--help) echo "usage: $0 [--torch] [--data] [--fuzz] [--opencl]"; exit 0 ;;
+        --test)   pkgs+=(graphviz) ;;
+        -h|--help) echo "usage: $0 [--torch] [--data] [--fuzz] [--opencl] [--test]"; exit 0 ;;
         *) echo "deps.sh: unknown argument '$arg'" >&2; exit 2 ;;
     esac
 done

@@ -15,6 +15,7 @@ Command add_interp_command(CLI::App& app);
 Command add_models_command(CLI::App& app);
 Command add_bench_command(CLI::App& app);
 Command add_eval_command(CLI::App& app);
+Command add_trace_command(CLI::App& app);
 // `train classifier`: the train command's given flags (keys with '_', plus "out").
 int train_classifier_command(const std::map<std::string, std::string>& flags);
 

@@ -1,4 +1,4 @@
-// The zoograd command line: train, sample, interp, models, demo, info.
+// The zoograd command line: train, sample, interp, models, bench, eval, trace, demo, info.
 #include <omp.h>
 
 #include <CLI/CLI.hpp>
@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
     add(zg::tools::add_models_command);
     add(zg::tools::add_bench_command);
     add(zg::tools::add_eval_command);
+    add(zg::tools::add_trace_command);
 
     zg::tools::DemoOptions demo;
     auto* demo_cmd = app.add_subcommand(
