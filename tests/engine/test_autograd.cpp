@@ -424,7 +424,7 @@ TEST_CASE("autograd: requires_grad_ on an int32 tensor throws") {
     CHECK(!x.to(DType::i32).requires_grad());
 }
 
-TEST_CASE("autograd: create_graph gives a differentiable gradient; d²(x³)/dx² = 6x") {
+TEST_CASE("autograd: create_graph gives a differentiable gradient, d²(x³)/dx² = 6x") {
     const std::vector<double> xs = {1, 2, -3, 0.5};
     for (int variant = 0; variant < 2; ++variant) {
         CAPTURE(variant);

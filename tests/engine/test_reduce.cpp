@@ -546,7 +546,7 @@ TEST_CASE("reduce: a repeated axis throws, also when spelled negative") {
     CHECK_THROWS_AS(logsumexp(x, {1, -2}), Error);
 }
 
-TEST_CASE("reduce: amax over an empty dimension throws; float-only reductions reject int32") {
+TEST_CASE("reduce: amax over an empty dimension throws, float-only reductions reject int32") {
     CHECK_THROWS_AS(amax(zeros({2, 0}), {1}), Error);
     CHECK_THROWS_AS(amin(zeros({0}), {}), Error);
     Tensor i = from_vector<int32_t>({1, 2, 3}, {3});

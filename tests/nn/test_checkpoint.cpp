@@ -77,7 +77,7 @@ void set_values(Tensor& t, const std::vector<double>& v) {
 
 }  // namespace
 
-TEST_CASE("EMA: shadow = decay*shadow + (1 - decay)*param; buffers are copied as they are") {
+TEST_CASE("EMA: shadow = decay*shadow + (1 - decay)*param, buffers are copied as they are") {
     Mlp m(1, 2, 3, 1);
     Tensor& w = m.l2->parameter("bias");  // one element, easy to follow
     Tensor& calls = m.buffer("calls");
@@ -254,7 +254,7 @@ TEST_CASE("Checkpoint: modules, optimizers, EMA, counters, RNG and JSON round-tr
     CHECK(same(g3.state_dict(), ema.state_dict()));
 }
 
-TEST_CASE("Checkpoint: adding takes a snapshot; later training does not leak into it") {
+TEST_CASE("Checkpoint: adding takes a snapshot, later training does not leak into it") {
     TempDir dir;
     Mlp m(1, 2, 3, 1);
     Tensor& b = m.l2->parameter("bias");

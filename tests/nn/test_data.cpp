@@ -57,7 +57,7 @@ void write_mnist_like(const TempDir& dir, int n, bool gz) {
 
 }  // namespace
 
-TEST_CASE("IDX: plain and gzip files read the same; pixels map to [-1, 1]") {
+TEST_CASE("IDX: plain and gzip files read the same, pixels map to [-1, 1]") {
     TempDir plain, packed;
     write_mnist_like(plain, 12, false);
     write_mnist_like(packed, 12, true);
@@ -102,7 +102,7 @@ TEST_CASE("IDX: corrupt files give errors that name the file and the problem") {
     CHECK(error_of([&] { read_idx(d / "missing"); }).find("cannot open") != std::string::npos);
 }
 
-TEST_CASE("load_dataset: missing named data says to run make data; unknown names are listed") {
+TEST_CASE("load_dataset: missing named data says to run make data, unknown names are listed") {
     TempDir d;
     std::string e = error_of([&] { load_dataset("mnist", true, 32, 0, d.path.string()); });
     CHECK(e.find("make data") != std::string::npos);

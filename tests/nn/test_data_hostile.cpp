@@ -21,7 +21,7 @@ TEST_CASE("IDX: dims whose product wraps around 2^64 are refused, not read as an
     CHECK_MESSAGE(contains(e, "wrap.idx3: IDX dimensions are implausibly large"), e);
 }
 
-TEST_CASE("IDX: a zero dim with huge others is refused; with small ones it is an empty array") {
+TEST_CASE("IDX: a zero dim with huge others is refused, with small ones it is an empty array") {
     // [0, 2^32 - 1, 2^32 - 1] holds no bytes, but its shape overflows a tensor's element count.
     const std::vector<uint8_t> huge = {0,    0,    8,    3,    0,    0,    0,    0,
                                        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};

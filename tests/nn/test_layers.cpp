@@ -163,7 +163,7 @@ TEST_CASE("Dropout: active in training, identity in eval unless also_at_eval") {
     CHECK(contains(error_of([] { Dropout(0.5)(zeros({3}, DType::i32)); }), "Dropout"));
 }
 
-TEST_CASE("Dropout: the same seed gives the same mask; gradient is the mask") {
+TEST_CASE("Dropout: the same seed gives the same mask, gradient is the mask") {
     Rng a(42), b(42);
     Dropout da(0.5, false, &a), db(0.5, false, &b);
     Tensor x = randn({64});
@@ -349,7 +349,7 @@ TEST_CASE("MinibatchDiscrimination: gradient and second derivative (x and T)") {
         {zg::testing::test_input({3, 3}, 9, -1, 1), zg::testing::test_input({3, 4}, 10, -1, 1)});
 }
 
-TEST_CASE("Layers compose in a Sequential; reprs and no parameters where none") {
+TEST_CASE("Layers compose in a Sequential, reprs and no parameters where none") {
     Sequential g{make<Reshape>(Shape{4, 2, 2}), make<Upsample>(2),        make<GaussianNoise>(0.1),
                  make<LeakyReLU>(0.2),          make<Dropout>(0.5, true), make<AvgPool2d>(2),
                  make<MinibatchStdDev>(2),      make<Flatten>(),          make<Tanh>()};

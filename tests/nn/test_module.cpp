@@ -40,7 +40,7 @@ TEST_CASE("Module: dotted state-dict names follow PyTorch's") {
     CHECK(names[2].first == "main.0");
 }
 
-TEST_CASE("Module: parameters require grad; train/eval reaches every child") {
+TEST_CASE("Module: parameters require grad, train/eval reaches every child") {
     TinyNet net;
     for (const Tensor& p : net.parameters()) CHECK(p.requires_grad());
     net.eval();

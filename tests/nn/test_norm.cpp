@@ -271,7 +271,7 @@ TEST_CASE("norm: BatchNorm1d running statistics after two steps and eval output"
     expect_values(bn.running_mean(), {0.46, 0.45});
 }
 
-TEST_CASE("norm: momentum=None is a cumulative average; other momenta weigh the new batch") {
+TEST_CASE("norm: momentum=None is a cumulative average, other momenta weigh the new batch") {
     BatchNorm1d cum(2, kEps, std::nullopt);
     CHECK(cum.extra_repr() == "2, eps=1e-05, momentum=None, affine=True, track_running_stats=True");
     cum(from_vector<float>({1, 2, 3, 4, 5, 6, 7, 8}, {4, 2}));
@@ -308,7 +308,7 @@ TEST_CASE("norm: InstanceNorm2d with running statistics averages them over the s
                           (2 - 0.3) / std::sqrt(1.4 + kEps), (6 - 0.3) / std::sqrt(1.4 + kEps)});
 }
 
-TEST_CASE("norm: train/eval switch changes BatchNorm's behaviour; eval is deterministic") {
+TEST_CASE("norm: train/eval switch changes BatchNorm's behaviour, eval is deterministic") {
     Rng g(17);
     BatchNorm2d bn(3);
     Tensor x = randn({4, 3, 2, 2}, &g, DType::f32) * 3.0 + 2.0;
@@ -331,7 +331,7 @@ TEST_CASE("norm: train/eval switch changes BatchNorm's behaviour; eval is determ
     expect_values(nostats(x), a.to_vector<double>(), 1e-6);
 }
 
-TEST_CASE("norm: running-stat updates are not recorded; backward through training BatchNorm") {
+TEST_CASE("norm: running-stat updates are not recorded, backward through training BatchNorm") {
     Rng g(19);
     BatchNorm1d bn(3);
     Tensor x = randn({5, 3}, &g).requires_grad_();
@@ -448,7 +448,7 @@ TEST_CASE("norm: VirtualBatchNorm values by hand, [N, C]") {
     CHECK(vbn.reference_stats().count == 2);
 }
 
-TEST_CASE("norm: VirtualBatchNorm [N, C, H, W] against a loop; examples are independent") {
+TEST_CASE("norm: VirtualBatchNorm [N, C, H, W] against a loop, examples are independent") {
     Rng g(29);
     VirtualBatchNorm vbn(2);
     set_values(vbn.parameter("weight"), {1.5f, -0.5f});

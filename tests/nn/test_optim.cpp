@@ -277,7 +277,7 @@ TEST_CASE("Optimizers: each parameter group uses its own learning rate") {
     CHECK(opt.step_count(1, 0) == 3);
 }
 
-TEST_CASE("Optimizers: parameters without a gradient are skipped; zero_grad undefines grads") {
+TEST_CASE("Optimizers: parameters without a gradient are skipped, zero_grad undefines grads") {
     Tensor a = param({3}, 1), b = param({3}, 2);
     const auto b0 = b.to_vector<float>();
     Adam opt({a, b}, {.lr = 0.1});

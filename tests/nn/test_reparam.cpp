@@ -111,7 +111,7 @@ TEST_CASE("spectral_norm: ConvTranspose2d uses dim 1 (PyTorch's choice)") {
     CHECK(convt(randn({2, 3, 4, 4})).shape() == Shape{2, 5, 5, 5});
 }
 
-TEST_CASE("spectral_norm: state dict keys and buffers as PyTorch; a PyTorch state loads") {
+TEST_CASE("spectral_norm: state dict keys and buffers as PyTorch, a PyTorch state loads") {
     Linear lin(4, 3);
     spectral_norm(lin);
     CHECK(keys(lin) == std::set<std::string>{"bias", "weight_orig", "weight_u", "weight_v"});
@@ -136,7 +136,7 @@ TEST_CASE("spectral_norm: state dict keys and buffers as PyTorch; a PyTorch stat
     check_close(lin.weight(), sd.at("weight_orig") / s, 1e-5);
 }
 
-TEST_CASE("spectral_norm: power iteration updates u, v in training only; seeded init") {
+TEST_CASE("spectral_norm: power iteration updates u, v in training only, seeded init") {
     Rng g1(5), g2(5);
     Linear a(6, 5, true, &g1), b(6, 5, true, &g2);
     spectral_norm(a, 1, 1e-12, &g1);
@@ -210,7 +210,7 @@ TEST_CASE("spectral_norm: argument errors and one reparametrization per layer") 
     CHECK(contains(error_of([&] { equalized_lr(lin); }), "spectral_norm"));
 }
 
-TEST_CASE("weight_norm: reproduces the weight it starts from; g and v as PyTorch") {
+TEST_CASE("weight_norm: reproduces the weight it starts from, g and v as PyTorch") {
     Conv2d conv(2, 3, 3);
     const Tensor w0 = conv.parameter("weight").detach().clone();
     Tensor x = randn({2, 2, 5, 5});

@@ -43,7 +43,7 @@ nn::Batch batch_of(const nn::TensorDataset& d, int64_t n) {
 
 }  // namespace
 
-TEST_CASE("acgan: conditional G and D with an auxiliary classifier; a few training steps") {
+TEST_CASE("acgan: conditional G and D with an auxiliary classifier, a few training steps") {
     auto data = tiny_labelled();
     auto model = find_model("acgan").build(acgan_config(), *data);
     CHECK(model->num_classes() == 4);

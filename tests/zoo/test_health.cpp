@@ -84,7 +84,7 @@ TEST_CASE("health: each symptom on its synthetic stream, named, once per window"
 }
 
 TEST_CASE(
-    "health: non-finite values are reported at once; critic losses skip the probability "
+    "health: non-finite values are reported at once, critic losses skip the probability "
     "checks") {
     HealthMonitor m({20, true, true});
     Scalars s = healthy(1);

@@ -69,7 +69,7 @@ TEST_CASE("losses: each loss's D and G objectives and their gradients match PyTo
     }
 }
 
-TEST_CASE("losses: soft targets for the label losses match PyTorch; the others refuse them") {
+TEST_CASE("losses: soft targets for the label losses match PyTorch, the others refuse them") {
     const LabelTargets t{fx("t_real"), fx("t_fake")};
     for (const char* name : kNames) {
         CAPTURE(name);

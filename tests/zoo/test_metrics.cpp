@@ -113,7 +113,7 @@ TEST_CASE("metrics: kid() draws its subsets with the project RNG, reproducibly")
                    "subset size 201 must be in [2, 200]"));
 }
 
-TEST_CASE("metrics: Inception-style score matches NumPy; one-hot and constant predictions") {
+TEST_CASE("metrics: Inception-style score matches NumPy, one-hot and constant predictions") {
     const MeanStd s = inception_score(ref("probs"), 5);
     check_relative(s.mean, ref_value("is/mean"), "IS mean");
     check_relative(s.std, ref_value("is/std"), "IS std");

@@ -128,7 +128,7 @@ TEST_CASE("trainer: the --ema average is bias-corrected: after one step it is G'
             CHECK_MESSAGE(t.to_vector<float>() == g.at(k).to_vector<float>(), k);
 }
 
-TEST_CASE("trainer: --lr-decay linear trains; an unknown schedule is refused") {
+TEST_CASE("trainer: --lr-decay linear trains, an unknown schedule is refused") {
     Scratch s;
     Json c = s.config(4);
     c["lr_decay"] = "linear";

@@ -33,7 +33,7 @@ nn::Batch first(const nn::TensorDataset& d, int64_t n) {
 
 }  // namespace
 
-TEST_CASE("vaegan: encoder, decoder and D; a few steps of each reconstruction") {
+TEST_CASE("vaegan: encoder, decoder and D, a few steps of each reconstruction") {
     auto data = tiny_images();
     for (const char* recon : {"feature", "pixel"}) {
         CAPTURE(recon);
