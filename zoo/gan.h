@@ -49,6 +49,12 @@ public:
             "--lr-decay linear: this model keeps its paper's learning-rate recipe; the decay is "
             "for the adversarial models (dcgan, mlpgan); use --lr-decay constant");
     }
+    // Models whose batch size changes during training (ProGAN's per-resolution sizes): the
+    // size of the next step's batch, which the trainer gives the loader; 0 keeps it as it is.
+    virtual int64_t next_batch_size() const { return 0; }
+    // Models that plan their own length (ProGAN's --total-kimg): the number of steps the run
+    // takes; 0 leaves it to --steps and --epochs.
+    virtual int64_t planned_steps() const { return 0; }
     // Everything the model needs to resume exactly (networks, optimizers, own schedules).
     virtual void save(nn::Checkpoint& ck) const = 0;
     virtual void restore(const nn::Checkpoint& ck) = 0;

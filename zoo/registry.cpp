@@ -9,13 +9,14 @@ ModelInfo improved_gan_model_info();
 ModelInfo mlpgan_model_info();
 ModelInfo acgan_model_info();
 ModelInfo vaegan_model_info();
+ModelInfo progan_model_info();
 
 const std::vector<ModelInfo>& models() {
     // The order `zoograd models` lists them in. (Static registration objects would be dropped
     // by the linker from a static library, so the list is explicit.)
     static const std::vector<ModelInfo> all = {
-        dcgan_model_info(),  sgan_model_info(),  improved_gan_model_info(),
-        mlpgan_model_info(), acgan_model_info(), vaegan_model_info(),
+        dcgan_model_info(), sgan_model_info(),   improved_gan_model_info(), mlpgan_model_info(),
+        acgan_model_info(), vaegan_model_info(), progan_model_info(),
     };
     return all;
 }

@@ -159,7 +159,9 @@ void check_trainer_flags(const Json& config) {
         if (config.contains(key))
             ZG_CHECK(config[key].get<int64_t>() >= 0, flag_of(key), " must not be negative");
     ZG_CHECK(config.at("batch_size").get<int64_t>() > 0, "--batch-size must be positive");
-    ZG_CHECK(config.at("steps").get<int64_t>() > 0 || config.at("epochs").get<int64_t>() > 0,
+    // A model that plans its own length (progan's --total-kimg) takes neither.
+    ZG_CHECK(config.contains("total_kimg") || config.at("steps").get<int64_t>() > 0 ||
+                 config.at("epochs").get<int64_t>() > 0,
              "give --steps or --epochs a positive value");
     const double ema = config.at("ema").get<double>();
     ZG_CHECK(ema >= 0 && ema < 1, "--ema must be in [0, 1), got ", ema);
@@ -185,8 +187,10 @@ Command add_train_command(CLI::App& app) {
     // Every key of the trainer's and the models' defaults becomes a flag.
     f->defaults = zoo::common_defaults();
     std::map<std::string, std::string> helps = help_texts();
+    // A key several models share shows the trainer's default, else the first model's (dcgan's).
     for (const auto& m : zoo::models()) {
-        f->defaults.update(m.defaults);
+        for (auto& [key, def] : m.defaults.items())
+            if (!f->defaults.contains(key)) f->defaults[key] = def;
         helps.insert(m.help.begin(), m.help.end());
     }
     for (auto& [key, def] : f->defaults.items()) {

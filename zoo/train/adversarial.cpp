@@ -342,9 +342,15 @@ void ReplayBuffer::restore(const nn::Checkpoint& ck, const std::string& name) {
 AdversarialGan::AdversarialGan(const Json& config, std::shared_ptr<nn::Module> g,
                                std::shared_ptr<nn::Module> d, int64_t nz)
     : c_(adversarial_config_from(config)), nz_(nz), g_(std::move(g)), d_(std::move(d)) {
-    opt_g_ = nn::make_optimizer(c_.optim_g, g_->parameters(), c_.lr_g, {c_.beta1, c_.beta2});
-    opt_d_ = nn::make_optimizer(c_.optim_d, d_->parameters(), c_.lr_d, {c_.beta1, c_.beta2});
+    reset_optimizers();
     if (c_.replay_size > 0) replay_.emplace(c_.replay_size, c_.replay_prob);
+}
+
+void AdversarialGan::reset_optimizers() {
+    opt_g_ =
+        nn::make_optimizer(c_.optim_g, g_->parameters(), c_.lr_g * lr_scale_, {c_.beta1, c_.beta2});
+    opt_d_ =
+        nn::make_optimizer(c_.optim_d, d_->parameters(), c_.lr_d * lr_scale_, {c_.beta1, c_.beta2});
 }
 
 Tensor AdversarialGan::sample_z(int64_t n, Rng& gen) const {
@@ -437,7 +443,9 @@ std::pair<double, double> AdversarialGan::update_g(const Tensor& real, Tensor fa
         }
         Tensor loss = g_loss(c_.loss, relativistic ? d_real.detach() : Tensor(), d_fake);
         // Gradients for G only: grad() never computes the D weight gradients nobody uses.
-        std::vector<Tensor> grads = grad({loss}, params);
+        // Unused G parameters (ProGAN's layers of resolutions not grown yet) get none, and
+        // the optimizer skips them.
+        std::vector<Tensor> grads = grad({loss}, params, {}, false, false, /*allow_unused=*/true);
         return std::make_pair(loss.item<double>(), grads);
     };
     std::pair<double, std::vector<Tensor>> out;
@@ -492,6 +500,7 @@ Scalars AdversarialGan::train_step(const nn::Batch& batch, Rng& rng) {
 
 void AdversarialGan::set_lr_scale(double scale) {
     ZG_CHECK(scale >= 0 && scale <= 1, "learning-rate scale must be in [0, 1], got ", scale);
+    lr_scale_ = scale;
     opt_g_->set_lr(c_.lr_g * scale);
     opt_d_->set_lr(c_.lr_d * scale);
 }

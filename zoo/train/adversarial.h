@@ -100,6 +100,9 @@ public:
     // its optimizer step), d_steps and g_steps, and instance_noise when it is on.
     Scalars train_step(const nn::Batch& real, Rng& rng) override;
     void set_lr_scale(double scale) override;
+    // Fresh optimizers with the configured settings and the current learning-rate scale: what
+    // ProGAN does at each change of resolution (its new layers start without stale moments).
+    void reset_optimizers();
     void save(nn::Checkpoint& ck) const override;
     void restore(const nn::Checkpoint& ck) override;
 
@@ -124,6 +127,7 @@ private:
     int64_t nz_;
     std::shared_ptr<nn::Module> g_, d_;
     std::unique_ptr<nn::Optimizer> opt_g_, opt_d_;
+    double lr_scale_ = 1;
     int64_t step_ = 0;  // steps taken so far (the global step, saved)
     std::optional<ReplayBuffer> replay_;
     nn::StateDict old_g_, old_d_;  // --swap-every snapshots

@@ -52,7 +52,7 @@ Json default_config(const std::string& model) {
 
 bool resumable_key(const std::string& key) {
     for (const char* k : {"steps", "epochs", "sample_every", "checkpoint_every", "log_every",
-                          "eval_every", "threads", "stop_on_failure"})
+                          "eval_every", "threads", "stop_on_failure", "total_kimg"})
         if (key == k) return true;
     return false;
 }
@@ -198,8 +198,10 @@ struct Run {
     // seeded from --seed so a run is reproducible.
     void build_training_state() {
         const uint64_t seed = config.at("seed").get<uint64_t>();
-        loader = std::make_unique<nn::DataLoader>(data, config.at("batch_size").get<int64_t>(),
-                                                  true, true, seed);
+        // A model that picks its batch sizes (progan's --batch-sizes) gives the first one.
+        const int64_t own = model->next_batch_size();
+        loader = std::make_unique<nn::DataLoader>(
+            data, own > 0 ? own : config.at("batch_size").get<int64_t>(), true, true, seed);
         model->set_batch_source([this] { return loader->next(); });
         rng.manual_seed(seed + 1);
         Rng fixed(seed + 2);
@@ -213,7 +215,8 @@ struct Run {
 
     void read_schedule() {
         per_epoch = loader->batches_per_epoch();
-        target = config.at("steps").get<int64_t>() > 0
+        target = model->planned_steps() > 0 ? model->planned_steps()
+                 : config.at("steps").get<int64_t>() > 0
                      ? config.at("steps").get<int64_t>()
                      : config.at("epochs").get<int64_t>() * per_epoch;
         lr_decay = config.at("lr_decay").get<std::string>();
@@ -254,6 +257,8 @@ struct Run {
     // One optimization step and everything due after it (EMA, log, samples, eval, checkpoint).
     // Returns whether the loop must stop early, and why.
     std::optional<Stop> train_one_step() {
+        if (const int64_t size = model->next_batch_size(); size > 0 && size != loader->batch_size())
+            loader->set_batch_size(size);
         nn::Batch batch = loader->next();
         apply_lr_schedule();
         Scalars s = model->train_step(batch, rng);
@@ -422,6 +427,7 @@ struct Run {
         if (ema) ck.restore_ema("ema", *ema);
         ck.restore_rng("train", rng);
         if (health && ck.has_json("health")) health->restore(ck.json("health"));
+        if (const int64_t size = model->next_batch_size(); size > 0) loader->set_batch_size(size);
         // Checkpoints before the loader counted examples hold the batch index instead.
         const int64_t offset = ck.has_counter("loader_offset")
                                    ? ck.counter("loader_offset")
