@@ -49,6 +49,10 @@ public:
             "--lr-decay linear: this model keeps its paper's learning-rate recipe; the decay is "
             "for the adversarial models (dcgan, mlpgan); use --lr-decay constant");
     }
+    // Where a model with its own schedule is (ProGAN: resolution, α, kimg shown): logged with
+    // every log line as they are now, not averaged over the log window like train_step's
+    // scalars, and shown on the progress line.
+    virtual Scalars position() const { return {}; }
     // Models whose batch size changes during training (ProGAN's per-resolution sizes): the
     // size of the next step's batch, which the trainer gives the loader; 0 keeps it as it is.
     virtual int64_t next_batch_size() const { return 0; }

@@ -324,6 +324,8 @@ struct Run {
         Json line{{"step", step}, {"epoch", (double)step / per_epoch}, {"time_s", elapsed + now}};
         const Scalars m = window.mean();
         for (auto& [k, v] : m) line[k] = v;
+        const Scalars where = model->position();
+        for (auto& [k, v] : where) line[k] = v;
         metrics << line.dump() << "\n" << std::flush;
         const double rate = (step - first_step) / std::max(now, 1e-9);
         char head[160];
@@ -331,6 +333,11 @@ struct Run {
                       (long long)step, (long long)target, (double)step / per_epoch, rate,
                       format_duration((target - step) / std::max(rate, 1e-9)).c_str());
         std::string msg = head;
+        for (auto& [k, v] : where) {
+            char value[64];
+            std::snprintf(value, sizeof value, "  %s %.4g", k.c_str(), v);
+            msg += value;
+        }
         // Only the scalars this model reports (sgan --supervised-only has no G or D(x)).
         for (auto [key, label] : {std::pair{"loss_d", "loss_D"},
                                   {"loss_g", "loss_G"},

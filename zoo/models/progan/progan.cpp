@@ -77,12 +77,17 @@ public:
         real.x = progan_reals(batch.x, p.resolution, p.alpha);
         Scalars s = step_->train_step(real, rng);
         images_shown_ += batch.x.size(0);
-        s["resolution"] = (double)p.resolution;
-        s["alpha"] = p.alpha;
-        s["kimg"] = images_shown_ / 1000.0;
         // Samples drawn between steps show what the next step trains.
         enter_phase(schedule_.at(images_shown_));
         return s;
+    }
+
+    // The phase the next step trains, and the images shown so far.
+    Scalars position() const override {
+        const ProganPhase p = schedule_.at(images_shown_);
+        return {{"resolution", (double)p.resolution},
+                {"alpha", p.alpha},
+                {"kimg", images_shown_ / 1000.0}};
     }
 
     int64_t next_batch_size() const override {
