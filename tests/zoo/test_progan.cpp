@@ -188,6 +188,12 @@ TEST_CASE("progan: trains through every phase, and resuming mid-fade gives the s
     CHECK(resolutions == std::set<int64_t>{4, 8, 16});
     CHECK(faded);
     CHECK(last_kimg >= 0.2);
+    // The report shows the schedule with the start of each phase.
+    std::ifstream report(s.run("whole") + "/report.html");
+    const std::string html((std::istreambuf_iterator<char>(report)), {});
+    CHECK(testing::contains(html, "<h2>Schedule"));
+    for (const char* phase : {"8×8 fading in", "8×8 stable", "16×16 fading in", "16×16 stable"})
+        CHECK_MESSAGE(testing::contains(html, phase), phase);
     // The same run stopped in the first fade (0.048 kimg: 4×4 stable until 0.032) and resumed.
     REQUIRE(train(s.config(0.048), s.run("split"), false) == 0);
     Json resumed = Json::parse(std::ifstream(s.run("split") + "/config.json"));

@@ -64,6 +64,35 @@ std::string svg_chart(const std::vector<double>& steps,
     return os.str();
 }
 
+// The scalars of a model's position in its own schedule (ProGAN: Gan::position()).
+bool is_schedule_key(const std::string& k) {
+    return k == "resolution" || k == "alpha" || k == "kimg";
+}
+
+// ProGAN's schedule: resolution and α against the step, and a table of where each phase (a
+// stable stretch or a fade) began. Empty for runs without one.
+std::string schedule_section(const std::vector<double>& steps,
+                             const std::map<std::string, std::vector<double>>& values) {
+    for (const char* k : {"resolution", "alpha", "kimg"})
+        if (!values.count(k) || values.at(k).size() != steps.size()) return "";
+    const std::vector<double>& res = values.at("resolution");
+    const std::vector<double>& alpha = values.at("alpha");
+    const std::vector<double>& kimg = values.at("kimg");
+    std::ostringstream os;
+    os << "<h2>Schedule (the phase after each logged step)</h2>"
+       << svg_chart(steps, {{"resolution", res}}) << svg_chart(steps, {{"alpha", alpha}})
+       << "<table><tr><td><b>from step</b></td><td><b>kimg</b></td><td><b>phase</b></td></tr>";
+    for (size_t i = 0; i < steps.size(); ++i) {
+        const bool fading = alpha[i] < 1;
+        if (i > 0 && res[i] == res[i - 1] && fading == (alpha[i - 1] < 1)) continue;
+        const long r = std::lround(res[i]);
+        os << "<tr><td>" << (long)steps[i] << "</td><td>" << kimg[i] << "</td><td>" << r << "×" << r
+           << (fading ? " fading in" : " stable") << "</td></tr>";
+    }
+    os << "</table>";
+    return os.str();
+}
+
 }  // namespace
 
 void write_report(const std::string& dir) {
@@ -100,7 +129,7 @@ void write_report(const std::string& dir) {
     }
     std::vector<std::pair<std::string, std::vector<double>>> losses, probs;
     for (auto& [k, v] : values) {
-        if (v.size() != steps.size()) continue;
+        if (v.size() != steps.size() || is_schedule_key(k)) continue;
         (k.rfind("loss", 0) == 0 ? losses : probs).emplace_back(k, v);
     }
     std::vector<std::string> grids;
@@ -132,6 +161,7 @@ void write_report(const std::string& dir) {
     }
     html << "<h2>Losses</h2>" << svg_chart(steps, losses);
     html << "<h2>Discriminator outputs and other scalars</h2>" << svg_chart(steps, probs);
+    html << schedule_section(steps, values);
     if (!quality.empty()) {
         html << "<h2>Sample quality (--eval-every; zoograd classifier features, see "
                 "docs/EVALUATION.md)</h2>";
