@@ -6,6 +6,7 @@
 
 #include "engine/ops.h"
 #include "nn/checkpoint.h"
+#include "progan_tiny.h"
 #include "test_util.h"
 #include "zoo/models/progan/networks.h"
 #include "zoo/registry.h"
@@ -16,16 +17,6 @@ using namespace zg::zoo;
 namespace fs = std::filesystem;
 
 namespace {
-
-ProganConfig tiny_config() {
-    ProganConfig c;
-    c.resolution = 16;
-    c.channels = 1;
-    c.nz = 8;
-    c.fmap_base = 32;
-    c.fmap_max = 8;
-    return c;
-}
 
 std::vector<float> values(const Tensor& t) {
     return t.contiguous().to_vector<float>();
@@ -38,7 +29,7 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
 }  // namespace
 
 TEST_CASE("progan networks: feature maps, output shapes per phase, and parameter names") {
-    const ProganConfig c = tiny_config();
+    const ProganConfig c = testing::tiny_progan_config();
     CHECK(c.levels() == 3);  // 4, 8, 16
     CHECK(c.nf(0) == 8);     // min(32 / 1, 8)
     CHECK(c.nf(2) == 8);
@@ -71,7 +62,7 @@ TEST_CASE("progan networks: feature maps, output shapes per phase, and parameter
 }
 
 TEST_CASE("progan networks: at alpha 0 the grown networks are exactly the previous stage") {
-    const ProganConfig c = tiny_config();
+    const ProganConfig c = testing::tiny_progan_config();
     Rng init(3);
     ProganGenerator g(c, &init);
     ProganDiscriminator d(c, &init);
@@ -95,7 +86,7 @@ TEST_CASE("progan networks: at alpha 0 the grown networks are exactly the previo
 }
 
 TEST_CASE("progan networks: equalized LR stores N(0, 1) weights, biases start at 0") {
-    ProganConfig c = tiny_config();
+    ProganConfig c = testing::tiny_progan_config();
     c.fmap_base = 512;
     c.fmap_max = 64;
     Rng init(5);

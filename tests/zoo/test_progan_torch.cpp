@@ -7,6 +7,7 @@
 #include "engine/autograd.h"
 #include "engine/io/safetensors.h"
 #include "engine/ops.h"
+#include "progan_tiny.h"
 #include "test_util.h"
 #include "zoo/losses/regularizers.h"
 #include "zoo/models/progan/networks.h"
@@ -26,16 +27,6 @@ nn::StateDict as_f32(const std::map<std::string, Tensor>& m) {
     nn::StateDict out;
     for (const auto& [k, v] : m) out[k] = v.to(DType::f32);
     return out;
-}
-
-ProganConfig reference_config() {
-    ProganConfig c;
-    c.resolution = 16;
-    c.channels = 1;
-    c.nz = 8;
-    c.fmap_base = 32;
-    c.fmap_max = 8;
-    return c;
 }
 
 // Each gradient that PyTorch stored under `prefix` matches ours; parameters PyTorch found
@@ -61,7 +52,7 @@ void expect_grads(const std::vector<std::pair<std::string, Tensor>>& params,
 }  // namespace
 
 TEST_CASE("progan vs PyTorch: outputs, G's gradients and D's gradient-penalty gradients") {
-    const ProganConfig c = reference_config();
+    const ProganConfig c = testing::tiny_progan_config();
     ProganGenerator g(c, nullptr);
     ProganDiscriminator d(c, nullptr);
     g.load_state_dict(as_f32(testing::with_prefix(fixtures(), "G/")));
