@@ -203,3 +203,37 @@ TEST_CASE("trainer: a non-finite loss stops training with exit code 1, saving no
     CHECK(fs::exists(s.run("run") + "/config.json"));
     CHECK(fs::exists(s.run("run") + "/report.html"));
 }
+
+TEST_CASE("trainer: --minutes stops at the budget and records the steps that repeat the run") {
+    Scratch s;
+    Json c = s.config(100000);
+    c["minutes"] = 0.02;  // 1.2 s: a few steps of the tiny DCGAN
+    c["sample_every"] = 0;
+    c["checkpoint_every"] = 0;
+    const std::string dir = s.run("budget");
+    REQUIRE(train(c, dir, false) == 0);
+    const Json config = Json::parse(std::ifstream(dir + "/config.json"));
+    REQUIRE(config.contains("budget_reached"));
+    const int64_t reached = config.at("budget_reached").at("step").get<int64_t>();
+    CHECK(reached > 0);
+    CHECK(reached < 100000);
+    CHECK(nn::Checkpoint::load(dir + "/checkpoints/latest.safetensors").counter("step") == reached);
+    // The metrics line says so too, and the report still draws the loss curves.
+    std::ifstream metrics(dir + "/metrics.jsonl");
+    std::string line, budget_line;
+    while (std::getline(metrics, line))
+        if (line.find("budget_reached") != std::string::npos) budget_line = line;
+    REQUIRE_FALSE(budget_line.empty());
+    CHECK(Json::parse(budget_line).at("step") == reached);
+    std::ifstream report(dir + "/report.html");
+    const std::string html((std::istreambuf_iterator<char>(report)), {});
+    CHECK(html.find("loss_d") != std::string::npos);
+    // Repeating it with --steps gives the same weights.
+    Json again = s.config(reached);
+    again["sample_every"] = 0;
+    again["checkpoint_every"] = 0;
+    REQUIRE(train(again, s.run("again"), false) == 0);
+    auto a = weights(dir + "/checkpoints/latest.safetensors");
+    auto b = weights(s.run("again") + "/checkpoints/latest.safetensors");
+    for (auto& [k, v] : a) CHECK_MESSAGE(v == b.at(k), k);
+}

@@ -1,5 +1,6 @@
 // `zoograd train MODEL --data ...`: flags come from the trainer's and the models' default
 // configs, so every flag shows its default in --help and lands in config.json.
+#include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -47,6 +48,10 @@ const std::map<std::string, std::string>& help_texts() {
          "Health monitor window in steps: warns once per window about D loss "
          "collapse, gradient norms over 100, unstable or saturating D "
          "(ganhacks 10; docs/MODELS.md); 0: off"},
+        {"minutes",
+         "Stop after this many minutes of training (0: no limit), saving a checkpoint; the "
+         "steps (progan: kimg) reached go into metrics.jsonl and config.json's budget_reached, "
+         "so the run can be repeated exactly with --steps (--total-kimg)"},
         {"stop_on_failure",
          "Stop (exit code 3, checkpoint saved) at the health monitor's "
          "first warning"},
@@ -163,6 +168,8 @@ void check_trainer_flags(const Json& config) {
     ZG_CHECK(config.contains("total_kimg") || config.at("steps").get<int64_t>() > 0 ||
                  config.at("epochs").get<int64_t>() > 0,
              "give --steps or --epochs a positive value");
+    const double minutes = config.at("minutes").get<double>();
+    ZG_CHECK(std::isfinite(minutes) && minutes >= 0, "--minutes must be ≥ 0, got ", minutes);
     const double ema = config.at("ema").get<double>();
     ZG_CHECK(ema >= 0 && ema < 1, "--ema must be in [0, 1), got ", ema);
 }

@@ -110,6 +110,7 @@ void write_report(const std::string& dir) {
     std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> quality;
     for (const Json& j : lines) {
         if (j.is_discarded()) continue;
+        if (j.contains("budget_reached")) continue;  // where --minutes stopped the run
         if (j.contains("warning")) {
             warnings.push_back(j);
             continue;

@@ -39,7 +39,8 @@ Json common_defaults() {
                 {"n_samples", 64},
                 {"eval_every", 0},
                 {"health_window", 100},
-                {"stop_on_failure", false}};
+                {"stop_on_failure", false},
+                {"minutes", 0.0}};
 }
 
 Json default_config(const std::string& model) {
@@ -52,7 +53,7 @@ Json default_config(const std::string& model) {
 
 bool resumable_key(const std::string& key) {
     for (const char* k : {"steps", "epochs", "sample_every", "checkpoint_every", "log_every",
-                          "eval_every", "threads", "stop_on_failure", "total_kimg"})
+                          "eval_every", "threads", "stop_on_failure", "total_kimg", "minutes"})
         if (key == k) return true;
     return false;
 }
@@ -129,8 +130,12 @@ private:
     void (*old_term_)(int) = nullptr;
 };
 
-// Why the loop ended: the exit code `zoograd train` returns.
-enum class Stop { target = 0, non_finite = 1, unhealthy = 3, interrupted = 130 };
+// Why the loop ended: the exit code `zoograd train` returns (a spent --minutes budget is a
+// normal end, like reaching the target).
+enum class Stop { target = 0, non_finite = 1, unhealthy = 3, interrupted = 130, budget = 4 };
+int exit_code(Stop why) {
+    return why == Stop::budget ? 0 : (int)why;
+}
 
 // One training run: its state, and the four phases `train` runs in order (set up, step until
 // the target, log along the way, finish).
@@ -276,6 +281,8 @@ struct Run {
         if (checkpoint_every > 0 && step % checkpoint_every == 0) save_checkpoint(total_seconds());
         if (g_interrupted) return Stop::interrupted;
         if (unhealthy && config.value("stop_on_failure", false)) return Stop::unhealthy;
+        const double minutes = config.value("minutes", 0.0);
+        if (minutes > 0 && total_seconds() >= minutes * 60 && step < target) return Stop::budget;
         return std::nullopt;
     }
 
@@ -451,9 +458,10 @@ struct Run {
         if (tty) std::fprintf(stderr, "\n");
         if (why == Stop::non_finite) {
             write_report(dir);
-            return (int)why;
+            return exit_code(why);
         }
         elapsed += session_seconds();
+        if (why == Stop::budget) record_budget_stop();
         save_checkpoint(elapsed);
         evaluate(elapsed);
         write_samples();
@@ -463,6 +471,9 @@ struct Run {
                 "above and in metrics.jsonl); checkpoint saved. Continue with: zoograd train "
                 "--resume %s\n",
                 (long long)step, dir.c_str());
+        else if (why == Stop::budget)
+            std::printf("--minutes %g spent at step %lld; checkpoint saved. %s\n",
+                        config.at("minutes").get<double>(), (long long)step, repeat_hint().c_str());
         else if (why == Stop::interrupted)
             std::printf(
                 "interrupted at step %lld; checkpoint saved. Continue with: zoograd train "
@@ -476,7 +487,33 @@ struct Run {
                         step_name("step_", step, ".png").c_str());
         std::printf("report:  %s/report.html\ncheckpoint: %s\n", dir.c_str(),
                     checkpoint_path("latest.safetensors").c_str());
-        return (int)why;
+        return exit_code(why);
+    }
+
+    // The flag that repeats a budget-stopped run exactly: its length in steps, or in kimg for
+    // a model that plans its own length (progan).
+    std::string repeat_hint() const {
+        const Scalars where = model->position();
+        char buf[96];
+        if (auto it = where.find("kimg"); it != where.end())
+            std::snprintf(buf, sizeof buf, "To repeat it exactly: --total-kimg %.17g", it->second);
+        else
+            std::snprintf(buf, sizeof buf, "To repeat it exactly: --steps %lld", (long long)step);
+        return buf;
+    }
+
+    // What a --minutes budget reached goes into the run's files: a metrics.jsonl line and
+    // config.json's "budget_reached", so the run can be repeated without a clock.
+    void record_budget_stop() {
+        Json reached{{"step", step}, {"minutes", config.at("minutes")}};
+        for (auto& [k, v] : model->position()) reached[k] = v;
+        Json line = reached;
+        line["budget_reached"] = true;
+        metrics << line.dump() << "\n" << std::flush;
+        config["budget_reached"] = reached;
+        const std::string path = dir + "/config.json", tmp = path + ".tmp";
+        std::ofstream(tmp) << config.dump(2) << "\n";
+        fs::rename(tmp, path);
     }
 };
 
