@@ -8,6 +8,7 @@
 
 #include "engine/io/safetensors.h"
 #include "tools/cli/commands.h"
+#include "zoo/models/progan/networks.h"
 #include "zoo/registry.h"
 #include "zoo/report/images.h"
 #include "zoo/train/trainer.h"
@@ -82,6 +83,19 @@ zoo::TrainedGan load_generator_weights(const std::string& path, const std::strin
     return t;
 }
 
+// sample --resolution R: a progan generator set to draw at R, a resolution it has fully grown
+// (R itself mid-fade keeps the checkpoint's α, as training shows it).
+void select_resolution(zoo::TrainedGan& g, int64_t resolution) {
+    auto* progan = dynamic_cast<zoo::ProganGenerator*>(&g.model->generator());
+    ZG_CHECK(progan, "--resolution is for progan checkpoints, whose generator grows; this one ",
+             "draws at a single resolution");
+    const zoo::ProganLevel now = progan->phase();
+    const int64_t reached = int64_t(4) << now.level;
+    ZG_CHECK(resolution <= reached, "--resolution ", resolution, ": this checkpoint has reached ",
+             reached, "×", reached, " so far");
+    progan->set_phase(resolution, resolution == reached ? now.alpha : 1.0);
+}
+
 }  // namespace
 
 Command add_sample_command(CLI::App& app) {
@@ -92,7 +106,7 @@ Command add_sample_command(CLI::App& app) {
         int64_t n = 64;
         uint64_t seed = 0;
         bool ema = false;
-        std::optional<int64_t> cls;
+        std::optional<int64_t> cls, resolution;
     };
     auto a = std::make_shared<Args>();
     auto* checkpoint = cmd->add_option("--checkpoint", a->checkpoint,
@@ -134,6 +148,10 @@ Command add_sample_command(CLI::App& app) {
     cmd->add_option("--class", a->cls,
                     "Class-conditional models (acgan): draw every sample from this class, 0 to "
                     "classes-1 (default: the model's own arrangement)");
+    cmd->add_option("--resolution", a->resolution,
+                    "progan: draw at this resolution, at most the one the checkpoint has "
+                    "reached (default: what training shows at that point, mid-fade included)")
+        ->check(CLI::PositiveNumber);
     return [a] {
         ZG_CHECK(!a->checkpoint.empty() || !a->weights.empty(),
                  "sample: give --checkpoint RUN/checkpoints/latest.safetensors, or --weights "
@@ -141,6 +159,7 @@ Command add_sample_command(CLI::App& app) {
         zoo::TrainedGan g = a->weights.empty()
                                 ? zoo::load_trained(a->checkpoint, a->ema)
                                 : load_generator_weights(a->weights, a->model, a->arch);
+        if (a->resolution) select_resolution(g, *a->resolution);
         Rng gen(a->seed);
         Tensor z;
         if (a->cls) {
