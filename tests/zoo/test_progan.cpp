@@ -121,30 +121,40 @@ TEST_CASE("progan reals: pooled to the phase, blended with their coarser version
 
 namespace {
 
+// A run config of the tiny progan of progan_tiny.h: `kimg` images stable and as many fading in
+// per resolution, quiet (no grids or numbered checkpoints, no health monitor), on one thread
+// (tiny nets: more threads only wait on each other).
+Json tiny_run_config(int64_t image_size, double kimg, double total_kimg,
+                     const std::string& batch_sizes, uint64_t seed) {
+    const ProganConfig tiny = testing::tiny_progan_config();
+    Json c = default_config("progan");
+    c["image_size"] = image_size;
+    c["nz"] = tiny.nz;
+    c["fmap_base"] = tiny.fmap_base;
+    c["fmap_max"] = tiny.fmap_max;
+    c["stable_kimg"] = kimg;
+    c["fade_kimg"] = kimg;
+    c["total_kimg"] = total_kimg;
+    c["batch_sizes"] = batch_sizes;
+    c["sample_every"] = 0;
+    c["checkpoint_every"] = 0;
+    c["n_samples"] = 4;
+    c["seed"] = seed;
+    c["health_window"] = 0;
+    c["threads"] = 1;
+    return c;
+}
+
 struct ProganRun {
     testing::TempDir dir{"zg_progan"};
     ProganRun() { testing::write_tiny_mnist(dir.path / "data"); }
     std::string run(const std::string& name) const { return (dir.path / name).string(); }
     // 64 tiny digits resized to 16×16, growing 4 → 8 → 16 (32 images stable, 32 fading in, per
-    // resolution) with batches of 8, 8 and 4.
+    // resolution) with batches of 8, 8 and 4, logging every step.
     Json config(double total_kimg) const {
-        Json c = default_config("progan");
+        Json c = tiny_run_config(16, 0.032, total_kimg, "4:8,8:8,16:4", 3);
         c["data_root"] = (dir.path / "data").string();
-        c["image_size"] = 16;
-        c["nz"] = 8;
-        c["fmap_base"] = 32;
-        c["fmap_max"] = 8;
-        c["stable_kimg"] = 0.032;
-        c["fade_kimg"] = 0.032;
-        c["total_kimg"] = total_kimg;
-        c["batch_sizes"] = "4:8,8:8,16:4";
-        c["sample_every"] = 0;
-        c["checkpoint_every"] = 0;
         c["log_every"] = 1;
-        c["n_samples"] = 4;
-        c["seed"] = 3;
-        c["health_window"] = 0;
-        c["threads"] = 1;  // tiny nets: more threads only wait on each other
         return c;
     }
 };
@@ -226,22 +236,8 @@ TEST_CASE("progan: a 64x64 RGB image folder trains, resumes mid-fade exactly and
     Rng gen(8);
     save_images(uniform({8, 3, 64, 64}, -1, 1, &gen), (dir.path / "images").string());
     auto config = [&](double total_kimg) {
-        Json c = default_config("progan");
+        Json c = tiny_run_config(64, 0.008, total_kimg, "4:4", 4);
         c["data"] = (dir.path / "images").string();
-        c["image_size"] = 64;
-        c["nz"] = 8;
-        c["fmap_base"] = 32;
-        c["fmap_max"] = 8;
-        c["stable_kimg"] = 0.008;
-        c["fade_kimg"] = 0.008;
-        c["total_kimg"] = total_kimg;
-        c["batch_sizes"] = "4:4";
-        c["sample_every"] = 0;
-        c["checkpoint_every"] = 0;
-        c["n_samples"] = 4;
-        c["seed"] = 4;
-        c["health_window"] = 0;
-        c["threads"] = 1;  // tiny nets: more threads only wait on each other
         return c;
     };
     const std::string whole = (dir.path / "whole").string(), split = (dir.path / "split").string();

@@ -496,7 +496,8 @@ struct Run {
         const Scalars where = model->position();
         char buf[96];
         if (auto it = where.find("kimg"); it != where.end())
-            std::snprintf(buf, sizeof buf, "To repeat it exactly: --total-kimg %.17g", it->second);
+            // kimg counts whole images, so three decimals are exact.
+            std::snprintf(buf, sizeof buf, "To repeat it exactly: --total-kimg %.3f", it->second);
         else
             std::snprintf(buf, sizeof buf, "To repeat it exactly: --steps %lld", (long long)step);
         return buf;
