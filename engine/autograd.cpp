@@ -27,6 +27,25 @@ GradModeGuard::~GradModeGuard() {
     g_grad_enabled = prev_;
 }
 
+// Each input node this one is the last owner of is moved onto a stack, and each node popped
+// hands over its own such inputs before it is destroyed, so every destructor on the way finds
+// no chain left to recurse into. The backward function goes first: it may capture the inputs
+// too (mul keeps both), which would otherwise keep them from being the edge's alone.
+Node::~Node() {
+    std::vector<std::shared_ptr<Node>> last_owned;
+    auto take_inputs = [&](Node& n) {
+        n.backward = nullptr;
+        for (Edge& e : n.inputs)
+            if (e.node && e.node.use_count() == 1) last_owned.push_back(std::move(e.node));
+    };
+    take_inputs(*this);
+    while (!last_owned.empty()) {
+        std::shared_ptr<Node> n = std::move(last_owned.back());
+        last_owned.pop_back();
+        take_inputs(*n);
+    }
+}
+
 // The node of op `name` with output `out`, or null when grad mode is off or no input requires
 // a gradient.
 static std::shared_ptr<Node> make_node(const char* name, const Tensor& out,

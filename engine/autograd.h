@@ -70,6 +70,13 @@ struct Node : std::enable_shared_from_this<Node> {
     Shape out_shape, out_strides;
     int64_t out_offset = 0;
     DType out_dtype = DType::f32;
+
+    Node() = default;
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
+    // Releases the chain of nodes only this one keeps alive with a loop, not by recursion, so
+    // a graph hundreds of thousands of ops deep does not overflow the stack when dropped.
+    ~Node();
 };
 
 // Attaches a backward function to the freshly computed `out` of op `name` when grad mode is on

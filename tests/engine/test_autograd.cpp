@@ -659,3 +659,22 @@ TEST_CASE("autograd: a create_graph backward's graph is freed once .grad is rese
     }
     CHECK(bytes_in_use() == before);
 }
+
+TEST_CASE("autograd: a graph 200,000 ops deep is destroyed without recursing through it") {
+    // Each node owns its inputs' nodes; torn down recursively, this chain overflows the stack.
+    Tensor x = ones({1}).requires_grad_();
+    Tensor y = x;
+    for (int i = 0; i < 200000; ++i) y = y + x * 1e-6;
+    CHECK(y.requires_grad());
+    y = Tensor();  // drops the whole chain
+    // mul's backward captures both inputs, so each node is also held by the next one's closure.
+    Tensor w = x;
+    for (int i = 0; i < 200000; ++i) w = w * x;
+    CHECK(w.requires_grad());
+    w = Tensor();
+    // Backward through a long chain works too (the walk is iterative).
+    Tensor z = x;
+    for (int i = 0; i < 20000; ++i) z = z + x;
+    z.backward();
+    CHECK(x.grad().item<float>() == 20001.0f);
+}
