@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # interrupt_resume.sh ZOOGRAD: SIGINT (Ctrl-C) during `zoograd train` saves a checkpoint and
-# exits with 130; `--resume` continues from there, and the result is the same as training the
+# exits with 130 (SIGTERM 143, SIGHUP 129, checked at the end); `--resume` continues from there, and the result is the same as training the
 # same number of steps in one go (their samples are bit-identical). A run made before an option
 # existed resumes with that option's default.
 set -u
@@ -54,4 +54,22 @@ for r in run straight; do
 done
 cmp -s "$tmp/run.npy" "$tmp/straight.npy" ||
   fail "interrupted at step $step and resumed to $target differs from $target steps in one go"
-echo "ok: interrupted at step $step, resumed to $target, identical to an uninterrupted run"
+# SIGTERM (kill) and SIGHUP (a closed terminal or ssh session) save a checkpoint too, each
+# with the exit code a shell reports for that signal.
+for sig in TERM:143 HUP:129; do
+  name=${sig%:*} code=${sig#*:}
+  "$zoograd" train "${flags[@]}" --steps 100000 --out "$tmp/$name" >"$tmp/$name.log" 2>&1 &
+  pid=$!
+  for ((i = 0; i < 600; ++i)); do
+    [ -s "$tmp/$name/metrics.jsonl" ] && break
+    sleep 0.05
+  done
+  kill -"$name" "$pid"
+  wait "$pid"
+  status=$?
+  pid=
+  [ "$status" -eq "$code" ] || fail "exit code $status after SIG$name, expected $code: $(cat "$tmp/$name.log")"
+  grep -q "checkpoint saved (SIG$name)" "$tmp/$name.log" || fail "no checkpoint line after SIG$name: $(cat "$tmp/$name.log")"
+  [ -s "$tmp/$name/checkpoints/latest.safetensors" ] || fail "no checkpoint after SIG$name"
+done
+echo "ok: interrupted at step $step, resumed to $target, identical to an uninterrupted run; SIGTERM and SIGHUP save too"

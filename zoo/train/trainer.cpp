@@ -60,9 +60,10 @@ bool resumable_key(const std::string& key) {
 
 namespace {
 
-std::atomic<bool> g_interrupted{false};
-extern "C" void on_interrupt(int) {
-    g_interrupted = true;
+// The signal that asked training to stop (0: none yet).
+std::atomic<int> g_interrupted{0};
+extern "C" void on_interrupt(int sig) {
+    g_interrupted = sig;
 }
 
 std::string step_name(const std::string& prefix, int64_t step, const std::string& ext) {
@@ -109,18 +110,20 @@ Tensor sample_with(Gan& model, nn::EMA* ema, const Tensor& z) {
     return images;
 }
 
-// Installs SIGINT/SIGTERM handlers that ask the loop to stop after the current step (so the
-// checkpoint is saved), and puts the previous handlers back when the run ends.
+// Installs SIGINT/SIGTERM/SIGHUP handlers that ask the loop to stop after the current step (so
+// the checkpoint is saved), and puts the previous handlers back when the run ends.
 class InterruptHandlers {
 public:
     InterruptHandlers() {
-        g_interrupted = false;
+        g_interrupted = 0;
         old_int_ = std::signal(SIGINT, on_interrupt);
         old_term_ = std::signal(SIGTERM, on_interrupt);
+        old_hup_ = std::signal(SIGHUP, on_interrupt);  // a closed terminal or ssh session
     }
     ~InterruptHandlers() {
         std::signal(SIGINT, old_int_);
         std::signal(SIGTERM, old_term_);
+        std::signal(SIGHUP, old_hup_);
     }
     InterruptHandlers(const InterruptHandlers&) = delete;
     InterruptHandlers& operator=(const InterruptHandlers&) = delete;
@@ -128,13 +131,34 @@ public:
 private:
     void (*old_int_)(int) = nullptr;
     void (*old_term_)(int) = nullptr;
+    void (*old_hup_)(int) = nullptr;
 };
 
-// Why the loop ended: the exit code `zoograd train` returns (a spent --minutes budget is a
-// normal end, like reaching the target).
-enum class Stop { target = 0, non_finite = 1, unhealthy = 3, interrupted = 130, budget = 4 };
+const char* signal_name(int sig) {
+    return sig == SIGINT    ? "SIGINT"
+           : sig == SIGTERM ? "SIGTERM"
+           : sig == SIGHUP  ? "SIGHUP"
+                            : "signal";
+}
+
+// Why the loop ended.
+enum class Stop { target, non_finite, unhealthy, interrupted, budget };
+// The exit code `zoograd train` returns for it: 0 at the target or a spent --minutes budget,
+// 1 after a non-finite loss, 3 for the health monitor, and 128 + the signal's number when a
+// signal stopped it (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), as shells report killed programs.
 int exit_code(Stop why) {
-    return why == Stop::budget ? 0 : (int)why;
+    switch (why) {
+        case Stop::target:
+        case Stop::budget:
+            return 0;
+        case Stop::non_finite:
+            return 1;
+        case Stop::unhealthy:
+            return 3;
+        case Stop::interrupted:
+            return 128 + g_interrupted;
+    }
+    return 1;
 }
 
 // One training run: its state, and the four phases `train` runs in order (set up, step until
@@ -476,9 +500,9 @@ struct Run {
                         config.at("minutes").get<double>(), (long long)step, repeat_hint().c_str());
         else if (why == Stop::interrupted)
             std::printf(
-                "interrupted at step %lld; checkpoint saved. Continue with: zoograd train "
+                "interrupted at step %lld; checkpoint saved (%s). Continue with: zoograd train "
                 "--resume %s\n",
-                (long long)step, dir.c_str());
+                (long long)step, signal_name(g_interrupted), dir.c_str());
         else
             std::printf("done: %lld steps in %s\n", (long long)step,
                         format_duration(elapsed).c_str());

@@ -24,9 +24,11 @@ bool resumable_key(const std::string& key);
 
 // Trains config["model"] on config["data"] into run_dir (created; must not already hold a run
 // unless resuming, in which case config must be the run's own config.json with only resumable
-// keys changed). Returns the process exit code: 0 done, 1 stopped by a non-finite loss,
+// keys changed). Returns the process exit code: 0 done (the target, or --minutes spent), 1
+// stopped by a non-finite loss,
 // 3 stopped by the health monitor (--stop-on-failure; a checkpoint was saved first),
-// 130 interrupted (a checkpoint was saved first).
+// 128 + the signal's number when SIGINT (130), SIGTERM (143) or SIGHUP (129) stopped it (a
+// checkpoint was saved first).
 int train(const Json& config, const std::string& run_dir, bool resume);
 
 // A trained model rebuilt from a checkpoint (its config says which model and flags).
