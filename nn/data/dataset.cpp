@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 namespace zg::nn {
 
@@ -44,7 +45,20 @@ Batch TensorDataset::get(const std::vector<int64_t>& indices) const {
 
 // ---- IDX ----
 
-IdxArray parse_idx(const std::vector<uint8_t>& bytes, const std::string& what) {
+namespace {
+
+// An IDX header: its dims, its size in bytes and the data bytes it promises.
+struct IdxHeader {
+    Shape dims;
+    size_t size = 0;
+    uint64_t count = 1;
+};
+
+// The header at the start of `bytes`, checked. With `partial`, a start too short to hold the
+// whole header gives nullopt (read more); otherwise that is an error.
+std::optional<IdxHeader> parse_idx_header(const std::vector<uint8_t>& bytes,
+                                          const std::string& what, bool partial) {
+    if (partial && bytes.size() < 4) return std::nullopt;
     ZG_CHECK(bytes.size() >= 4, what, ": not an IDX file (only ", bytes.size(),
              " bytes; expected a 4-byte magic number)");
     ZG_CHECK(bytes[0] == 0 && bytes[1] == 0, what,
@@ -55,26 +69,38 @@ IdxArray parse_idx(const std::vector<uint8_t>& bytes, const std::string& what) {
     const int ndim = bytes[3];
     ZG_CHECK(ndim >= 1 && ndim <= 4, what, ": IDX file with ", ndim,
              " dimensions (byte 3); expected 1 to 4");
-    const size_t header = 4 + 4 * (size_t)ndim;
-    ZG_CHECK(bytes.size() >= header, what, ": truncated IDX header (", bytes.size(),
-             " bytes, the header needs ", header, ")");
-    IdxArray a;
-    uint64_t count = 1, extent = 1;  // extent: the product of the nonzero dims
+    IdxHeader h;
+    h.size = 4 + 4 * (size_t)ndim;
+    if (partial && bytes.size() < h.size) return std::nullopt;
+    ZG_CHECK(bytes.size() >= h.size, what, ": truncated IDX header (", bytes.size(),
+             " bytes, the header needs ", h.size, ")");
+    uint64_t extent = 1;  // the product of the nonzero dims
     for (int d = 0; d < ndim; ++d) {
         const uint8_t* p = &bytes[4 + 4 * d];
         const uint64_t v = (uint64_t(p[0]) << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
-        a.dims.push_back((int64_t)v);
+        h.dims.push_back((int64_t)v);
         // Checked before multiplying, and zero dims skipped: the product of four 32-bit dims can
         // wrap around 2⁶⁴, and [0, 2³², 2³²] is empty but still no shape a tensor can take.
         ZG_CHECK(v == 0 || extent <= (uint64_t(1) << 36) / v, what,
                  ": IDX dimensions are implausibly large");
         if (v != 0) extent *= v;
-        count *= v;
+        h.count *= v;
     }
-    ZG_CHECK(bytes.size() == header + count, what, ": IDX size mismatch: the header (dims ",
-             shape_str(a.dims), ") promises ", header + count, " bytes but the file has ",
-             bytes.size(), (bytes.size() < header + count ? " (truncated?)" : " (trailing data)"));
-    a.data.assign(bytes.begin() + header, bytes.end());
+    return h;
+}
+
+}  // namespace
+
+IdxArray parse_idx(const std::vector<uint8_t>& bytes, const std::string& what) {
+    const IdxHeader h = *parse_idx_header(bytes, what, false);
+    const uint64_t promised = h.size + h.count;
+    ZG_CHECK(bytes.size() == promised, what, ": IDX size mismatch: the header (dims ",
+             shape_str(h.dims), ") promises ", promised, " bytes but the file has ",
+             (bytes.size() < promised ? std::to_string(bytes.size()) + " (truncated?)"
+                                      : "more (trailing data)"));
+    IdxArray a;
+    a.dims = h.dims;
+    a.data.assign(bytes.begin() + h.size, bytes.end());
     return a;
 }
 
@@ -85,11 +111,20 @@ IdxArray read_idx(const std::string& path) {
     std::vector<uint8_t> bytes;
     uint8_t buf[1 << 16];
     int n;
-    while ((n = gzread(f, buf, sizeof buf)) > 0) bytes.insert(bytes.end(), buf, buf + n);
+    // Reading stops one byte past what the header promises: a gzip bomb (a small file that
+    // inflates to gigabytes behind a modest header) is refused as trailing data without
+    // inflating it.
+    std::optional<uint64_t> promised;
+    while ((n = gzread(f, buf, sizeof buf)) > 0) {
+        bytes.insert(bytes.end(), buf, buf + n);
+        if (!promised)
+            if (auto h = parse_idx_header(bytes, path, true)) promised = h->size + h->count;
+        if (promised && bytes.size() > *promised) break;
+    }
     int err = 0;
     std::string msg = n < 0 ? gzerror(f, &err) : "";
     gzclose(f);
-    ZG_CHECK(n == 0, path, ": corrupt gzip data after ", bytes.size(), " bytes (", msg, ")");
+    ZG_CHECK(n >= 0, path, ": corrupt gzip data after ", bytes.size(), " bytes (", msg, ")");
     return parse_idx(bytes, path);
 }
 

@@ -2,7 +2,9 @@
 // (tests/fuzz/fuzz_idx.cpp, fuzz_image.cpp) found: each must be a clear zg::Error, never a
 // crash or a huge allocation.
 #include <doctest/doctest.h>
+#include <zlib.h>
 
+#include <chrono>
 #include <cstdint>
 #include <vector>
 
@@ -104,4 +106,24 @@ TEST_CASE("images: 16-bit PNM and PNM header numbers of ten digits are refused b
     const Tensor img =
         nn::decode_image(reinterpret_cast<const uint8_t*>(ok.data()), ok.size(), "ok.pgm", 1);
     CHECK(img.shape() == Shape{1, 1, 2});
+}
+
+TEST_CASE("IDX: a gzip bomb is refused after the bytes its header promises, not inflated") {
+    // A header for one 28×28 image, its 784 bytes, then 256 MiB of zeros: a file of about
+    // 250 KB that would inflate to a quarter of a gigabyte (issue 21 found 4 GiB ones).
+    testing::TempDir dir{"zg_bomb"};
+    const std::string path = (dir.path / "bomb-images-idx3-ubyte.gz").string();
+    gzFile f = gzopen(path.c_str(), "wb9");
+    REQUIRE(f);
+    const uint8_t header[] = {0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 28, 0, 0, 0, 28};
+    gzwrite(f, header, sizeof header);
+    const std::vector<uint8_t> zeros(1 << 20);
+    for (int i = 0; i < 256 + 1; ++i) gzwrite(f, zeros.data(), (unsigned)zeros.size());
+    gzclose(f);
+    const auto start = std::chrono::steady_clock::now();
+    const std::string e = error_of([&] { nn::read_idx(path); });
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    CHECK_MESSAGE(contains(e, "promises 800 bytes but the file has more (trailing data)"), e);
+    CHECK(seconds < 0.5);  // inflating 256 MiB takes longer than that
 }
