@@ -3,6 +3,7 @@
 // PNGs, a PNG grid, a .npy array, or one of the reference sets of docs/EVALUATION.md
 // (real:train, real:test, noise:uniform, class:K).
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 
 #include "tools/cli/commands.h"
@@ -74,10 +75,10 @@ Tensor from_npy(const std::string& path) {
 // The images of a PNG grid with R×C cells and `pad` pixels between and around them (as
 // `zoograd sample --out grid.png` and the trainer's sample grids write them).
 Tensor from_grid(const std::string& path, const std::string& grid, int64_t pad, int64_t channels) {
-    int rows = 0, cols = 0;
+    int rows = 0, cols = 0, used = 0;
     char x = 0;
-    ZG_CHECK(std::sscanf(grid.c_str(), "%d%c%d", &rows, &x, &cols) == 3 && x == 'x' && rows > 0 &&
-                 cols > 0,
+    ZG_CHECK(std::sscanf(grid.c_str(), "%d%c%d%n", &rows, &x, &cols, &used) == 3 && x == 'x' &&
+                 used == (int)grid.size() && rows > 0 && cols > 0,
              "--grid: expected RxC such as 8x8, got '", grid, "'");
     ZG_CHECK(pad >= 0, "--pad must not be negative, got ", pad);
     Tensor img = nn::read_image(path, channels);
@@ -131,6 +132,14 @@ Tensor from_builtin(const std::string& source, const EvalFlags& f, const Shape& 
         return uniform({f.n, native[0], native[1], native[2]}, -1.0, 1.0, &gen);
     }
     ZG_CHECK(!is_mixture(f.opts.data), "--samples ", source, " needs an image data set");
+    // class:K must be a whole number, checked before any data is loaded (class:3x is no class 3).
+    int64_t k = -1;
+    if (kind == "class") {
+        const auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), k);
+        ZG_CHECK(ec == std::errc() && end == arg.data() + arg.size() && k >= 0,
+                 "--samples class:", arg,
+                 ": the class must be a whole number ≥ 0, such as class:3");
+    }
     zoo::FeatureData d = zoo::load_feature_data(f.opts.data, f.opts.data_root, f.opts.image_size);
     if (kind == "real") {
         ZG_CHECK(arg == "train" || arg == "test", "--samples real:", arg,
@@ -139,9 +148,8 @@ Tensor from_builtin(const std::string& source, const EvalFlags& f, const Shape& 
     }
     ZG_CHECK(kind == "class", "--samples ", source,
              ": unknown source (a path, real:train, real:test, noise:uniform or class:K)");
-    const int64_t k = std::atoll(arg.c_str());
-    ZG_CHECK(d.test->num_classes() > 0 && k >= 0 && k < d.test->num_classes(),
-             "--samples class:", arg, ": the class must be in [0, ", d.test->num_classes(), ")");
+    ZG_CHECK(d.test->num_classes() > 0 && k < d.test->num_classes(), "--samples class:", arg,
+             ": the class must be in [0, ", d.test->num_classes(), ")");
     auto labels = d.test->labels().to_vector<int32_t>();
     std::vector<int64_t> idx;
     for (int64_t i = 0; i < (int64_t)labels.size() && (int64_t)idx.size() < f.n; ++i)

@@ -23,7 +23,11 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 }
 
 // Writes images as a grid (.png), a NumPy array (.npy) or one PNG per image (a directory).
+// Another extension (x.jpg) is refused rather than made into a directory of that name.
 void write_output(const Tensor& images, const std::string& out, int64_t nrow) {
+    const std::string ext = std::filesystem::path(out).extension().string();
+    ZG_CHECK(ext.empty() || ext == ".png" || ext == ".npy", "--out ", out, ": ", ext,
+             " is not written; use FILE.png (a grid), FILE.npy (an array) or a directory name");
     if (ends_with(out, ".png"))
         zoo::save_image_grid(images, out, nrow);
     else if (ends_with(out, ".npy"))

@@ -209,6 +209,9 @@ Command add_train_command(CLI::App& app) {
     }
     return [f]() -> int {
         if (f->model == "classifier") return train_classifier(*f);
+        ZG_CHECK(
+            f->cmd->count("--resume") == 0 || !f->resume.empty(),
+            "--resume needs the run directory to continue, e.g. --resume runs/dcgan-mnist-...");
         const bool resuming = !f->resume.empty();
         Json config = resuming ? resumed_config(*f) : zoo::default_config(f->model);
         apply_given_flags(*f, config);
