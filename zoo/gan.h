@@ -59,6 +59,11 @@ public:
     // Models that plan their own length (ProGAN's --total-kimg): the number of steps the run
     // takes; 0 leaves it to --steps and --epochs.
     virtual int64_t planned_steps() const { return 0; }
+    // The number of steps before the one from which G's moving average (--ema) counts: 0, it
+    // averages from the first step. A generator that grows (ProGAN) restarts the average when
+    // its new layers begin to train; an average that began earlier is mostly their initial
+    // weights for as many steps as they sat unused.
+    virtual int64_t averaging_start_step() const { return 0; }
     // Everything the model needs to resume exactly (networks, optimizers, own schedules).
     virtual void save(nn::Checkpoint& ck) const = 0;
     virtual void restore(const nn::Checkpoint& ck) = 0;

@@ -213,6 +213,25 @@ TEST_CASE("progan: trains through every phase, and resuming mid-fade gives the s
     CHECK(t.generate(t.model->sample_z(2, gen)).shape() == Shape{2, 1, 16, 16});
 }
 
+TEST_CASE("progan: G's moving average restarts when a fade begins, and not before") {
+    // 4×4 trains alone for 32 images (4 steps of 8); step 5 is the first of the fade into 8×8.
+    // Its update starts the EMA afresh (a bias-corrected decay of 0), so after it the average is
+    // G itself; after step 4 it is still a mix of four steps' weights.
+    ProganRun s;
+    auto ema_equals_g = [&](double kimg, const std::string& name) {
+        REQUIRE(train(s.config(kimg), s.run(name), false) == 0);
+        nn::Checkpoint ck = nn::Checkpoint::load(s.run(name) + "/checkpoints/latest.safetensors");
+        const nn::StateDict g = ck.state("G"), ema = ck.state("ema");
+        bool equal = true;
+        for (auto& [k, t] : g)
+            if (is_floating(t.dtype()))
+                equal = equal && t.to_vector<float>() == ema.at(k).to_vector<float>();
+        return equal;
+    };
+    CHECK_FALSE(ema_equals_g(0.032, "stable"));
+    CHECK(ema_equals_g(0.040, "fade_begun"));
+}
+
 TEST_CASE("progan: refuses --steps, bad batch sizes and a data size that is not its own") {
     ProganRun s;
     using testing::contains;

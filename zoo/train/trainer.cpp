@@ -294,8 +294,9 @@ struct Run {
         const bool unhealthy = check_health(s);
         if (report_non_finite(s)) return Stop::non_finite;
         ++step;
-        if (ema) {  // update number `step`, bias-corrected (nn/optim/ema.h)
-            ema->set_decay(nn::bias_corrected_decay(config.at("ema").get<double>(), step));
+        if (ema) {  // bias-corrected (nn/optim/ema.h), counted from the model's restart
+            const int64_t update = step - model->averaging_start_step();
+            ema->set_decay(nn::bias_corrected_decay(config.at("ema").get<double>(), update));
             ema->update(model->generator());
         }
         window.add(s);

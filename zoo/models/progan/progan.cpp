@@ -3,7 +3,8 @@
 // --reg gp+drift) and optimizer (Adam, lr 1e-3, β 0/0.99), following the schedule of
 // schedule.h by images shown. Before each step the phase sets both networks' resolution and α,
 // the reals are pooled and blended to match (progan_reals), and at each change of segment the
-// optimizers start afresh, as the official code resets them.
+// optimizers start afresh, as the official code resets them. G's moving average starts afresh
+// when a fade begins (averaging_start_step in zoo/gan.h).
 #include <cmath>
 
 #include "zoo/models/progan/networks.h"
@@ -70,13 +71,17 @@ public:
 
     Scalars train_step(const nn::Batch& batch, Rng& rng) override {
         const ProganPhase p = schedule_.at(images_shown_);
-        if (p.segment != segment_ && !keep_optimizers_) step_->reset_optimizers();
+        if (p.segment != segment_) {
+            if (!keep_optimizers_) step_->reset_optimizers();
+            if (p.fading()) averaging_start_ = steps_;  // the new layers begin to train
+        }
         segment_ = p.segment;
         enter_phase(p);
         nn::Batch real = batch;
         real.x = progan_reals(batch.x, p.resolution, p.alpha);
         Scalars s = step_->train_step(real, rng);
         images_shown_ += batch.x.size(0);
+        ++steps_;
         // Samples drawn between steps show what the next step trains.
         enter_phase(schedule_.at(images_shown_));
         return s;
@@ -102,21 +107,29 @@ public:
         return steps;
     }
 
+    int64_t averaging_start_step() const override { return averaging_start_; }
+
     void set_lr_scale(double scale) override { step_->set_lr_scale(scale); }
 
     void save(nn::Checkpoint& ck) const override {
         step_->save(ck);
         ck.set_counter("progan_images_shown", images_shown_)
-            .set_counter("progan_segment", segment_);
+            .set_counter("progan_segment", segment_)
+            .set_counter("progan_steps", steps_)
+            .set_counter("progan_averaging_start", averaging_start_);
     }
 
     void restore(const nn::Checkpoint& ck) override {
         step_->restore(ck);
         images_shown_ = ck.counter("progan_images_shown");
         segment_ = ck.counter("progan_segment");
-        ZG_CHECK(images_shown_ >= 0 && segment_ >= 0 && segment_ < schedule_.segments(),
+        steps_ = ck.counter("progan_steps");
+        averaging_start_ = ck.counter("progan_averaging_start");
+        ZG_CHECK(images_shown_ >= 0 && segment_ >= 0 && segment_ < schedule_.segments() &&
+                     averaging_start_ >= 0 && averaging_start_ <= steps_,
                  ck.source(), ": progan counters out of range (", images_shown_,
-                 " images shown, segment ", segment_, ")");
+                 " images shown, segment ", segment_, ", EMA restarted after step ",
+                 averaging_start_, " of ", steps_, ")");
         enter_phase(schedule_.at(images_shown_));
     }
 
@@ -136,6 +149,8 @@ private:
     std::unique_ptr<AdversarialGan> step_;
     int64_t images_shown_ = 0;
     int64_t segment_ = 0;
+    int64_t steps_ = 0;             // training steps taken
+    int64_t averaging_start_ = 0;   // steps before the one the EMA of G restarted at
 };
 
 }  // namespace
@@ -149,20 +164,21 @@ ModelInfo progan_model_info() {
                          {"lr_d", 1e-3},
                          {"beta1", 0.0},
                          {"beta2", 0.99}});
-    // Sized for MNIST-like data on a 2-core CPU: 128 maps at 4×4 and 8×8, 64 at 16×16, 32 at
-    // 32×32 (the official 8192/512 is meant for 1024×1024 on GPUs).
+    // Sized for MNIST-like data on a 2-core CPU, so that the whole schedule takes about half an
+    // hour with 2 threads: 128 maps at 4×4, 64 at 8×8, 32 at 16×16, 16 at 32×32 (the official
+    // 8192/512 is meant for 1024×1024 on GPUs). docs/PROGAN.md has the timings behind it.
     defaults.update(Json{{"image_size", 32},
                          {"nz", 128},
-                         {"fmap_base", 512},
+                         {"fmap_base", 256},
                          {"fmap_max", 128},
                          {"pixel_norm", true},
                          {"mbstd", true},
                          {"mbstd_group", 4},
                          {"equalized_lr", true},
                          {"progressive", true},
-                         {"stable_kimg", 30.0},
-                         {"fade_kimg", 30.0},
-                         {"total_kimg", 300.0},
+                         {"stable_kimg", 20.0},
+                         {"fade_kimg", 20.0},
+                         {"total_kimg", 240.0},
                          {"batch_sizes", "4:64,8:64,16:32,32:32"},
                          {"keep_optimizers", false},
                          {"batch_size", 64},
