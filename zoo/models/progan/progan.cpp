@@ -149,8 +149,8 @@ private:
     std::unique_ptr<AdversarialGan> step_;
     int64_t images_shown_ = 0;
     int64_t segment_ = 0;
-    int64_t steps_ = 0;             // training steps taken
-    int64_t averaging_start_ = 0;   // steps before the one the EMA of G restarted at
+    int64_t steps_ = 0;            // training steps taken
+    int64_t averaging_start_ = 0;  // steps before the one the EMA of G restarted at
 };
 
 }  // namespace
