@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""The table of `make bench`: reads sgemm.json, dcgan.json, ops.json (zoograd bench ...) and,
-when PyTorch ran, torch.json (tools/bench/torch_dcgan.py) from one directory, all measured in
-the same run, and prints ratios and the issue's targets. Usage: report.py DIR
+"""The table of `make bench`: reads sgemm.json, dcgan.json, ops.json and progan<R>.json
+(zoograd bench ...) and, when PyTorch ran, torch.json (tools/bench/torch_dcgan.py) and
+torch_progan<R>.json (tools/bench/torch_progan.py) from one directory, all measured in the same
+run, and prints ratios and the issue's targets. Usage: report.py DIR
 """
+import glob
 import json
 import os
 import sys
@@ -68,6 +70,21 @@ def main():
                        fmt(ratio(r["median_ms"], t and t["median_ms"]), ".2f"), fmt(pz, ".1%"),
                        fmt(pt, ".1%"), r["shape"]))
     print()
+
+    # ProGAN's step at each resolution, in seconds per thousand images (= ms per image).
+    progan = sorted((load(d, os.path.basename(p)) for p in glob.glob(os.path.join(d, "progan*.json"))),
+                    key=lambda r: r["resolution"])
+    if progan:
+        w = "{:<32}{:>12}{:>12}{:>18}"
+        print(w.format(f"ProGAN step, s per kimg (fmap {progan[0]['fmap_base']}/"
+                       f"{progan[0]['fmap_max']})", "zoograd", "PyTorch", "zoograd/PyTorch"))
+        for r in progan:
+            t = load(d, f"torch_progan{r['resolution']}.json")
+            t = t and t["progan"]
+            print(w.format(f"{r['resolution']}x{r['resolution']}, batch {r['batch_size']}",
+                           fmt(r["s_per_kimg"], ".2f"), fmt(t and t["s_per_kimg"], ".2f"),
+                           fmt(ratio(r["s_per_kimg"], t and t["s_per_kimg"]), ".2f")))
+        print()
 
     # The issue's targets, each a ratio from this run.
     gemm_fracs = [r["gflops"] / peak for r in ops["ops"] if r["name"].startswith("gemm_conv")]

@@ -29,6 +29,14 @@ echo "== zoograd bench dcgan ($threads threads)"
 "$zg" bench dcgan --threads "$threads" --steps "$steps" --json >"$out/dcgan.json"
 echo "== zoograd bench ops ($threads threads)"
 "$zg" bench ops --threads "$threads" --json >"$out/ops.json"
+# ProGAN at each resolution of an MNIST run, with its default batch size there (progan's
+# --batch-sizes 4:64,8:64,16:32,32:32).
+progan_sizes="4:64 8:64 16:32 32:32"
+for rb in $progan_sizes; do
+    echo "== zoograd bench progan ${rb%:*}x${rb%:*}, batch ${rb#*:} ($threads threads)"
+    "$zg" bench progan --threads "$threads" --resolution "${rb%:*}" --batch-size "${rb#*:}" \
+        --steps "$steps" --json >"$out/progan${rb%:*}.json"
+done
 
 # PyTorch (Debian's python3-torch) links libblas.so.3, whatever BLAS the alternatives system
 # selects; with the reference BLAS it runs several times slower, which would flatter zoograd.
@@ -52,6 +60,12 @@ if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     echo "== PyTorch (tools/bench/torch_dcgan.py, $threads threads)"
     LD_PRELOAD=$preload /usr/bin/python3 "$here/torch_dcgan.py" --threads "$threads" \
         --steps "$steps" --gflop-per-step "$flop" >"$out/torch.json"
+    for rb in $progan_sizes; do
+        echo "== PyTorch progan ${rb%:*}x${rb%:*} (tools/bench/torch_progan.py, $threads threads)"
+        LD_PRELOAD=$preload /usr/bin/python3 "$here/torch_progan.py" --threads "$threads" \
+            --resolution "${rb%:*}" --batch-size "${rb#*:}" --steps "$steps" \
+            >"$out/torch_progan${rb%:*}.json"
+    done
 else
     echo "== PyTorch is not installed (make deps-torch installs python3-torch): zoograd only"
 fi

@@ -1,6 +1,7 @@
-// `zoograd bench dcgan|sgemm|ops`: timings for `make bench`, which prints them beside the same
-// work in PyTorch (tools/bench/torch_dcgan.py) and beside the machine's sgemm peak measured in
-// the same run. Absolute times depend on the machine and its load; the ratios are the result.
+// `zoograd bench dcgan|progan|sgemm|ops`: timings for `make bench`, which prints them beside
+// the same work in PyTorch (tools/bench/torch_dcgan.py, torch_progan.py) and beside the
+// machine's sgemm peak measured in the same run. Absolute times depend on the machine and its load;
+// the ratios are the result.
 #include <omp.h>
 #include <sys/resource.h>
 
@@ -20,6 +21,7 @@
 #include "tools/cli/commands.h"
 #include "zoo/models/dcgan/networks.h"
 #include "zoo/registry.h"
+#include "zoo/train/trainer.h"
 
 namespace zg::tools {
 namespace {
@@ -35,6 +37,8 @@ struct BenchOptions {
     int warmup = 3;
     int64_t batch_size = 64;
     int64_t image_size = 32;
+    // progan
+    int64_t resolution = 32;
     // sgemm
     int64_t size = 2048;
 };
@@ -66,6 +70,47 @@ int64_t peak_rss_bytes() {
 
 void print_json(const Json& j) {
     std::printf("%s\n", j.dump(2).c_str());
+}
+
+// Timings of `steps` calls of one training step after `warmup` untimed ones (which fill the
+// allocator's cache), with the allocator's peak and its OS allocations over the timed part.
+struct StepTimes {
+    std::vector<double> wall_ms, cpu_ms;
+    size_t peak_alloc_bytes = 0, os_allocations = 0;
+};
+StepTimes time_steps(const std::function<void()>& step, int warmup, int steps) {
+    for (int i = 0; i < warmup; ++i) step();
+    CachingAllocator& alloc = cpu_allocator();
+    alloc.reset_peak();
+    const size_t os_before = alloc.stats().os_allocations;
+    StepTimes t;
+    for (int i = 0; i < steps; ++i) {
+        const auto t0 = Clock::now();
+        const double c0 = cpu_ms();
+        step();
+        t.wall_ms.push_back(ms_since(t0));
+        t.cpu_ms.push_back(cpu_ms() - c0);
+    }
+    const AllocatorStats st = alloc.stats();
+    t.peak_alloc_bytes = st.peak_bytes;
+    t.os_allocations = st.os_allocations - os_before;
+    return t;
+}
+
+// A batch of n synthetic one-channel images in [-1, 1] (a step's cost does not depend on the
+// pixel values) and the data set it comes from, which a model's builder checks shapes against.
+struct SyntheticBatch {
+    nn::TensorDataset data;
+    nn::Batch batch;
+};
+SyntheticBatch synthetic_batch(int64_t n, int64_t side) {
+    Rng gen(1);
+    SyntheticBatch s{
+        nn::TensorDataset(tanh(randn({n, 1, side, side}, &gen)), Tensor(), 0, "synthetic"), {}};
+    std::vector<int64_t> idx(n);
+    for (int64_t i = 0; i < n; ++i) idx[i] = i;
+    s.batch = s.data.get(idx);
+    return s;
 }
 
 // Multiply-accumulates of one forward pass of each DCGAN network (every layer is a 4×4
@@ -111,32 +156,16 @@ int run_dcgan(const BenchOptions& o) {
     config["image_size"] = o.image_size;
     config["batch_size"] = o.batch_size;
     config["seed"] = 0;
-    // Synthetic images in [-1, 1]: the step's cost does not depend on the pixel values.
-    Rng data_gen(1);
-    nn::TensorDataset data(tanh(randn({o.batch_size, 1, o.image_size, o.image_size}, &data_gen)),
-                           Tensor(), 0, "synthetic");
-    std::unique_ptr<zoo::Gan> gan = info.build(config, data);
-    std::vector<int64_t> idx(o.batch_size);
-    for (int64_t i = 0; i < o.batch_size; ++i) idx[i] = i;
-    const nn::Batch batch = data.get(idx);
+    const SyntheticBatch s = synthetic_batch(o.batch_size, o.image_size);
+    const nn::Batch& batch = s.batch;
+    std::unique_ptr<zoo::Gan> gan = info.build(config, s.data);
     Rng rng(2);
 
-    for (int i = 0; i < o.warmup; ++i) gan->train_step(batch, rng);
-    CachingAllocator& alloc = cpu_allocator();
-    alloc.reset_peak();
-    const size_t os_before = alloc.stats().os_allocations;
-    std::vector<double> times, cpu_times;
-    for (int i = 0; i < o.steps; ++i) {
-        const auto t0 = Clock::now();
-        const double c0 = cpu_ms();
-        gan->train_step(batch, rng);
-        times.push_back(ms_since(t0));
-        cpu_times.push_back(cpu_ms() - c0);
-    }
-    const AllocatorStats st = alloc.stats();
+    const StepTimes t = time_steps([&] { gan->train_step(batch, rng); }, o.warmup, o.steps);
     const zoo::DcganConfig c{o.image_size, config["nz"], config["ngf"], config["ndf"], 1};
     const double flop = dcgan_step_flops(c, o.batch_size);
-    const double med = median(times), best = *std::min_element(times.begin(), times.end());
+    const double med = median(t.wall_ms),
+                 best = *std::min_element(t.wall_ms.begin(), t.wall_ms.end());
     Json j = {{"model", "dcgan"},
               {"batch_size", o.batch_size},
               {"image_size", o.image_size},
@@ -144,13 +173,13 @@ int run_dcgan(const BenchOptions& o) {
               {"steps", o.steps},
               {"median_ms", med},
               {"min_ms", best},
-              {"median_cpu_ms", median(cpu_times)},
+              {"median_cpu_ms", median(t.cpu_ms)},
               {"images_per_s", o.batch_size * 1000.0 / med},
               {"gflop_per_step", flop / 1e9},
               {"gflops", flop / 1e6 / med},
-              {"peak_alloc_bytes", st.peak_bytes},
+              {"peak_alloc_bytes", t.peak_alloc_bytes},
               {"peak_rss_bytes", peak_rss_bytes()},
-              {"os_allocations_after_warmup", st.os_allocations - os_before}};
+              {"os_allocations_after_warmup", t.os_allocations}};
     if (o.json) {
         print_json(j);
         return 0;
@@ -159,13 +188,13 @@ int run_dcgan(const BenchOptions& o) {
                 (long long)o.image_size, (long long)o.image_size, (long long)o.batch_size,
                 omp_get_max_threads(), o.steps, o.warmup);
     std::printf("  median %.1f ms/step (min %.1f; CPU time %.1f ms), %.0f images/s\n", med, best,
-                median(cpu_times), o.batch_size * 1000.0 / med);
+                median(t.cpu_ms), o.batch_size * 1000.0 / med);
     std::printf("  %.2f GFLOP/step (PyTorch's work: 9 D passes, 3 G passes): %.1f GFLOP/s\n",
                 flop / 1e9, flop / 1e6 / med);
     std::printf(
         "  peak memory: allocator %.1f MB, process RSS %.1f MB; OS allocations after "
         "warm-up: %zu\n",
-        st.peak_bytes / 1e6, peak_rss_bytes() / 1e6, st.os_allocations - os_before);
+        t.peak_alloc_bytes / 1e6, peak_rss_bytes() / 1e6, t.os_allocations);
     return 0;
 }
 
@@ -337,6 +366,45 @@ std::vector<OpRow> op_rows() {
     return rows;
 }
 
+// ProGAN's training step (WGAN-GP with its double backward, plus drift) at one resolution,
+// with the default feature maps: trained directly at that resolution, which runs the same
+// networks and step as that resolution's stable phase in a growing run (a fade also runs the
+// previous resolution's toRGB and fromRGB). tools/bench/torch_progan.py times the same step.
+int run_progan(const BenchOptions& o) {
+    const zoo::ModelInfo& info = zoo::find_model("progan");
+    Json config = zoo::default_config("progan");
+    config["progressive"] = false;
+    config["image_size"] = o.resolution;
+    config["batch_sizes"] = std::to_string(o.resolution) + ":" + std::to_string(o.batch_size);
+    config["seed"] = 0;
+    const SyntheticBatch s = synthetic_batch(o.batch_size, o.resolution);
+    std::unique_ptr<zoo::Gan> gan = info.build(config, s.data);
+    Rng rng(2);
+    const StepTimes t = time_steps([&] { gan->train_step(s.batch, rng); }, o.warmup, o.steps);
+    const double med = median(t.wall_ms);
+    Json j = {{"model", "progan"},
+              {"resolution", o.resolution},
+              {"batch_size", o.batch_size},
+              {"fmap_base", config["fmap_base"]},
+              {"fmap_max", config["fmap_max"]},
+              {"threads", omp_get_max_threads()},
+              {"steps", o.steps},
+              {"median_ms", med},
+              {"median_cpu_ms", median(t.cpu_ms)},
+              {"s_per_kimg", med / o.batch_size},  // ms per image = s per thousand
+              {"peak_rss_bytes", peak_rss_bytes()}};
+    if (o.json) {
+        print_json(j);
+        return 0;
+    }
+    std::printf(
+        "progan %lldx%lld, batch %lld, %d threads: %d steps after %d warm-up\n"
+        "  median %.1f ms/step, %.2f s per thousand images\n",
+        (long long)o.resolution, (long long)o.resolution, (long long)o.batch_size,
+        omp_get_max_threads(), o.steps, o.warmup, med, med / o.batch_size);
+    return 0;
+}
+
 int run_ops(const BenchOptions& o) {
     Json rows = Json::array();
     for (OpRow& r : op_rows()) {
@@ -368,14 +436,15 @@ Command add_bench_command(CLI::App& app) {
     auto o = std::make_shared<BenchOptions>();
     auto* bench = app.add_subcommand(
         "bench",
-        "Time DCGAN training steps, the sgemm peak and single ops (make bench prints "
-        "them beside PyTorch)");
+        "Time DCGAN and ProGAN training steps, the sgemm peak and single ops (make bench "
+        "prints them beside PyTorch)");
     bench->require_subcommand(1);
     auto common = [&](CLI::App* c) {
         c->add_option("--threads", o->threads, "OpenMP threads (0: all cores)")
             ->capture_default_str()
             ->check(CLI::NonNegativeNumber);
         c->add_flag("--json", o->json, "Print one JSON object instead of text");
+        add_device_flag(c);
     };
     auto* dcgan = bench->add_subcommand(
         "dcgan",
@@ -394,6 +463,23 @@ Command add_bench_command(CLI::App& app) {
     dcgan->add_option("--image-size", o->image_size, "Image side: 32 or 64")
         ->capture_default_str()
         ->check(CLI::IsMember({32, 64}));
+    auto* progan = bench->add_subcommand(
+        "progan",
+        "ProGAN training steps (WGAN-GP + drift, both Adam updates) at one resolution with the "
+        "default feature maps, on a synthetic batch, after warm-up");
+    common(progan);
+    progan->add_option("--steps", o->steps, "Timed steps")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    progan->add_option("--warmup", o->warmup, "Untimed steps first (fill the allocator cache)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    progan->add_option("--batch-size", o->batch_size, "Images per step")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    progan->add_option("--resolution", o->resolution, "Image side: 4, 8, 16, 32, 64 or 128")
+        ->capture_default_str()
+        ->check(CLI::IsMember({4, 8, 16, 32, 64, 128}));
     auto* sgemm = bench->add_subcommand(
         "sgemm", "The machine's sgemm peak: a large square OpenBLAS sgemm through the engine");
     common(sgemm);
@@ -405,9 +491,10 @@ Command add_bench_command(CLI::App& app) {
         "Single ops at the default DCGAN's layer shapes (conv2d, conv_transpose2d, their "
         "GEMMs, batch norm, linear, LeakyReLU, Adam)");
     common(ops);
-    return [o, dcgan, sgemm, ops]() -> int {
+    return [o, dcgan, progan, sgemm, ops]() -> int {
         if (o->threads > 0) omp_set_num_threads(o->threads);
         if (*dcgan) return run_dcgan(*o);
+        if (*progan) return run_progan(*o);
         if (*sgemm) return run_sgemm(*o);
         if (*ops) return run_ops(*o);
         return 1;
