@@ -77,6 +77,8 @@ Tensor var(const Tensor& x, const Axes& axes = {}, bool unbiased = true, bool ke
 Tensor amax(const Tensor& x, const Axes& axes = {}, bool keepdim = false);
 Tensor amin(const Tensor& x, const Axes& axes = {}, bool keepdim = false);
 Tensor logsumexp(const Tensor& x, const Axes& axes = {}, bool keepdim = false);
+// Whether every element of a floating tensor is finite (no NaN, no ±inf); true when empty.
+bool all_finite(const Tensor& x);
 // Sums a broadcast gradient back down to `shape` (the inverse of broadcasting).
 Tensor sum_to(const Tensor& x, const Shape& shape);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/autograd.h"
 #include "engine/ops/plumbing.h"
 
 namespace zg {
@@ -106,6 +107,14 @@ Tensor amax(const Tensor& x, const Axes& axes, bool keepdim) {
 }
 Tensor amin(const Tensor& x, const Axes& axes, bool keepdim) {
     return extreme(x, axes, keepdim, false);
+}
+
+// x·0 is 0 for a finite x and NaN for NaN or ±inf, so the sum of x·0 is 0 exactly when every
+// element is finite. Records no graph.
+bool all_finite(const Tensor& x) {
+    plumbing::check_float(x, "all_finite");
+    NoGradGuard ng;
+    return x.numel() == 0 || sum(x * 0.0).item<double>() == 0.0;
 }
 
 // logsumexp(x) = m + log Σ exp(x − m) with m = max x (held constant: it cancels in the

@@ -24,12 +24,6 @@ Tensor grad_of_sum(const Tensor& y, const Tensor& x) {
     return grad({sum(y)}, {x})[0];
 }
 
-bool all_finite(const Tensor& t) {
-    for (double v : t.to_vector<double>())
-        if (!std::isfinite(v)) return false;
-    return true;
-}
-
 double sigmoid_ref(double v) {
     return 1.0 / (1.0 + std::exp(-v));
 }
@@ -39,6 +33,15 @@ double sigmoid_ref(double v) {
 // ---------------------------------------------------------------------------------------------
 // Gradient, second-derivative and float32 checks
 // ---------------------------------------------------------------------------------------------
+
+TEST_CASE("activations: NaN goes through relu, leaky_relu and tanh as NaN, as in PyTorch") {
+    // relu(NaN) = 0 would hide a diverged network's NaN weights behind finite samples.
+    const Tensor x = f64({std::nan(""), -1, 2}, {3});
+    for (const Tensor& y : {relu(x), leaky_relu(x, 0.2), tanh(x), relu(x.to(DType::f32))})
+        CHECK(std::isnan(y.to_vector<double>()[0]));
+    CHECK(relu(x).to_vector<double>()[1] == 0.0);
+    CHECK(relu(x).to_vector<double>()[2] == 2.0);
+}
 
 TEST_CASE("relu: gradients away from the kink (second derivative is zero)") {
     check_op("relu", [](const Inputs& x) { return relu(x[0]); },

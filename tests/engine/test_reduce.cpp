@@ -173,6 +173,17 @@ TEST_CASE("reduce: sum values by hand") {
     expect_tensor(sum(x, {}, true), {1, 1}, {5});
 }
 
+TEST_CASE(
+    "reduce: all_finite finds one NaN or inf among finite values, and huge finite ones pass") {
+    CHECK(all_finite(f64({3, -1, 1e300, -1e300, 0}, {5})));
+    CHECK(all_finite(zeros({0, 3})));
+    const double inf = std::numeric_limits<double>::infinity();
+    for (double bad : {std::nan(""), inf, -inf}) {
+        CHECK_FALSE(all_finite(f64({1, 2, bad, 4}, {2, 2})));
+        CHECK_FALSE(all_finite(f64({1, 2, bad, 4}, {2, 2}).to(DType::f32)));
+    }
+}
+
 TEST_CASE("reduce: mean values by hand") {
     Tensor x = f64({3, -1, 2, 0, 5, -4}, {2, 3});
     expect_tensor(mean(x), {}, {5.0 / 6});

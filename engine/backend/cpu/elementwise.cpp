@@ -91,7 +91,9 @@ void unary_typed(UnaryOp op, const Tensor& x, const Tensor& out, T a, T b) {
         case U::softplus:
             return map1<T>(x, out, [](T v) { return softplus(v); });
         case U::relu:
-            return map1<T>(x, out, [](T v) { return v > 0 ? v : T(0); });
+            // NaN stays NaN, as in PyTorch: v > 0 ? v : 0 would turn it into 0 and hide a
+            // diverged network's NaN weights behind finite outputs.
+            return map1<T>(x, out, [](T v) { return v < 0 ? T(0) : v; });
         case U::leaky_relu:
             // a·v is computed on both sides of the select: a conditional multiply stays a
             // branch (the compiler may not speculate a float op), mispredicted half the time
