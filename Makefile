@@ -13,7 +13,8 @@ SRC_DIRS   := engine nn zoo tools tests
 # warnings, no "Entering directory" noise); parallelism is JOBS.
 CMAKE := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL cmake
 .DEFAULT_GOAL := all
-.PHONY: all deps deps-data deps-torch deps-test data test test-slow test-asan demo bench install \
+.PHONY: all deps deps-mnist deps-data deps-torch deps-test data data-mnist test test-slow test-asan \
+        demo bench install \
         format clean help
 
 all:
@@ -22,6 +23,9 @@ all:
 
 deps:
 	@bash tools/deps.sh
+
+deps-mnist:
+	@bash tools/deps.sh --mnist
 
 deps-data:
 	@bash tools/deps.sh --data
@@ -35,6 +39,10 @@ deps-test:
 
 data: deps-data
 	@bash tools/data.sh
+
+# MNIST alone: what the demo trains on.
+data-mnist: deps-mnist
+	@bash tools/data.sh mnist
 
 # Nothing may print after CTest's summary, so ctest is the last command.
 test: deps deps-test all
@@ -52,8 +60,9 @@ test-asan: deps
 	    ctest -LE slow --output-on-failure --no-label-summary -j$(JOBS)
 
 # DCGAN on MNIST for one epoch; prints where the sample grid and report.html are.
-demo: deps data all
-	./$(BUILD)/zoograd train dcgan --data mnist --epochs 1 --sample-every 200
+# It keeps an EMA of G, so `zoograd sample --ema` works on its run.
+demo: deps data-mnist all
+	./$(BUILD)/zoograd train dcgan --data mnist --epochs 1 --ema 0.999
 
 # zoograd beside PyTorch (when python3-torch is installed) and the sgemm peak, measured in one
 # run on BENCH_THREADS threads; prints one table of ratios (docs/BENCHMARKS.md).
@@ -76,7 +85,8 @@ help:
 	@echo "  all        configure (first time) and build build/ (Release) -- the default"
 	@echo "  deps       install missing Debian packages (tools/deps.sh)"
 	@echo "  deps-test  install the packages only the tests need (graphviz; make test runs it)"
-	@echo "  data       install data packages and fetch data sets (tools/data.sh)"
+	@echo "  data       install data packages and fetch MNIST and Fashion-MNIST (tools/data.sh)"
+	@echo "  data-mnist fetch MNIST only (what the demo needs)"
 	@echo "  test       build and run the fast tests (ctest -LE slow)"
 	@echo "  test-slow  build and run the slow tests (ctest -L slow)"
 	@echo "  test-asan  build build-asan/ with ASan+UBSan and run the fast tests"

