@@ -92,11 +92,11 @@ Tensor decode_image(const uint8_t* bytes, size_t size, const std::string& what, 
 // center-cropped.
 Tensor fit_images(const Tensor& images, int64_t image_size);
 
-// The data set named by the CLI: "mnist", "fashion" (looked up under `data_root`, default
-// "data"), "ring8", "grid25", or a path to an image folder. Errors say what to run
-// (e.g. "make data") when a named set is missing.
+// The data set named by the CLI: "mnist", "fashion" (under `data_root`, or where
+// find_data_root in data_root.h finds them when it is empty), "ring8", "grid25", or a path to
+// an image folder. Errors say what to run (e.g. "make data") when a named set is missing.
 std::shared_ptr<TensorDataset> load_dataset(const std::string& name_or_path, bool train,
                                             int64_t image_size, int64_t channels = 0,
-                                            const std::string& data_root = "data");
+                                            const std::string& data_root = "");
 
 }  // namespace zg::nn

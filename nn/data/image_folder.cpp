@@ -4,12 +4,14 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <limits>
 
+#include "nn/data/data_root.h"
 #include "nn/data/dataset.h"
 
 namespace zg::nn {
@@ -143,10 +145,16 @@ static bool is_image_file(const fs::path& p) {
     return false;
 }
 
+// Hidden entries (.ipynb_checkpoints/, .DS_Store, ._x.png) are tools' leftovers, not data.
+static bool is_hidden(const fs::path& p) {
+    return p.filename().string().starts_with(".");
+}
+
 static std::vector<fs::path> images_in(const fs::path& dir) {
     std::vector<fs::path> files;
     for (auto& e : fs::directory_iterator(dir))
-        if (e.is_regular_file() && is_image_file(e.path())) files.push_back(e.path());
+        if (e.is_regular_file() && !is_hidden(e.path()) && is_image_file(e.path()))
+            files.push_back(e.path());
     std::sort(files.begin(), files.end());
     return files;
 }
@@ -158,16 +166,27 @@ std::shared_ptr<TensorDataset> load_image_folder(const std::string& dir, int64_t
              "one sub-folder of images per class)");
     std::vector<fs::path> classes;
     for (auto& e : fs::directory_iterator(dir))
-        if (e.is_directory()) classes.push_back(e.path());
+        if (e.is_directory() && !is_hidden(e.path())) classes.push_back(e.path());
     std::sort(classes.begin(), classes.end());
     std::vector<std::pair<fs::path, int32_t>> files;
+    std::string found;  // what was read, printed so a wrong layout shows at once
     if (classes.empty()) {
         for (auto& f : images_in(dir)) files.emplace_back(f, 0);
+        found = std::to_string(files.size()) + " images, no class folders";
     } else {
-        for (size_t k = 0; k < classes.size(); ++k)
-            for (auto& f : images_in(classes[k])) files.emplace_back(f, (int32_t)k);
+        for (size_t k = 0; k < classes.size(); ++k) {
+            const std::vector<fs::path> in_class = images_in(classes[k]);
+            ZG_CHECK(!in_class.empty(), classes[k].string(),
+                     ": an empty class folder (no PNG, JPEG, BMP, GIF, TGA or PPM/PGM images); ",
+                     "remove it or fill it");
+            for (auto& f : in_class) files.emplace_back(f, (int32_t)k);
+            found += (k ? ", " : "") + classes[k].filename().string() + " " +
+                     std::to_string(in_class.size());
+        }
+        found = std::to_string(classes.size()) + " classes (" + found + ")";
     }
     ZG_CHECK(!files.empty(), dir, ": no images found (PNG, JPEG, BMP, GIF, TGA, PPM/PGM)");
+    std::fprintf(stderr, "%s: %s\n", dir.c_str(), found.c_str());
     std::vector<Tensor> images;
     std::vector<int32_t> labels;
     for (auto& [path, label] : files) {
@@ -185,12 +204,18 @@ std::shared_ptr<TensorDataset> load_dataset(const std::string& name, bool train,
                                             int64_t channels, const std::string& data_root) {
     if (name == "ring8" || name == "grid25")  // a fixed sample; the test split has its own seed
         return make_mixture(name, train ? 100000 : 10000, train ? 1 : 2);
-    if (name == "mnist" || name == "fashion") {
-        auto raw = load_idx_dataset(data_root + "/" + name, train, name);
+    if (uses_data_root(name)) {
+        auto raw = load_idx_dataset(find_data_root(data_root, name) + "/" + name, train, name);
         ZG_CHECK(channels == 0 || channels == 1, name, " has 1 channel, not ", channels);
         return std::make_shared<TensorDataset>(fit_images(raw->examples(), image_size),
                                                raw->labels(), 10, name);
     }
+    // A name with a '/' or a leading '.' or '~' was meant as a folder.
+    const bool path_like =
+        name.find('/') != std::string::npos || name.starts_with('.') || name.starts_with('~');
+    ZG_CHECK(fs::exists(name) || !path_like, "--data ", name,
+             ": the folder does not exist (an image folder needs one sub-folder per class, or "
+             "the images themselves)");
     ZG_CHECK(fs::exists(name), "unknown data set '", name,
              "': use mnist, fashion, ring8, grid25 "
              "or the path of an image folder");

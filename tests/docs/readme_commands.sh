@@ -6,7 +6,7 @@
 #   --data mnist             also gets --data-root of the tiny IDX set (40 images)
 #   --data path/to/images    becomes a folder of 16 PNGs sampled from a setup run
 #   train                    --epochs N is dropped for --steps 2 (also added where none is
-#                            given), with --batch-size 8 --threads 1 --n-samples 4
+#                            given), with --batch-size 8 --threads 1 --n 4
 #   eval                     gets --n 20 --classifier-epochs 1 ($ZOOGRAD_CACHE is private)
 #   runs/<run>               the first mnist run the README's lines made
 #   netG.safetensors         tests/fixtures/dcgan_netG_32.safetensors, a pytorch/examples netG,
@@ -39,7 +39,7 @@ mapfile -t lines < <(awk '
 # Setup (not README lines): a run whose samples stand in for the user's images and arrays.
 cd "$tmp"
 "$zoograd" train dcgan --data mnist --data-root "$tmp/data" --steps 1 --batch-size 8 --nz 16 \
-  --ngf 8 --ndf 8 --threads 1 --n-samples 4 --out "$tmp/setup" >/dev/null || fail "setup run"
+  --ngf 8 --ndf 8 --threads 1 --n 4 --out "$tmp/setup" >/dev/null || fail "setup run"
 "$zoograd" sample --checkpoint "$tmp/setup/checkpoints/latest.safetensors" --n 16 \
   --out "$tmp/images" >/dev/null || fail "setup: sampling the image folder"
 "$zoograd" sample --checkpoint "$tmp/setup/checkpoints/latest.safetensors" --n 20 \
@@ -63,7 +63,7 @@ for line in "${lines[@]}"; do
       for ((i = 0; i < ${#args[@]}; ++i)); do
         if [ "${args[i]}" = --epochs ]; then ((++i)); else kept+=("${args[i]}"); fi
       done
-      args=("${kept[@]}" --steps 2 --batch-size 8 --threads 1 --n-samples 4) ;;
+      args=("${kept[@]}" --steps 2 --batch-size 8 --threads 1 --n 4) ;;
     eval) args+=(--n 20 --classifier-epochs 1) ;;
   esac
   out=$("$zoograd" "${args[@]}" 2>&1) || fail "README line '$line' (run as: zoograd ${args[*]}) exited with $?: $out"

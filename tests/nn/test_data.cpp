@@ -4,9 +4,12 @@
 #include <zlib.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
+#include "nn/data/data_root.h"
 #include "nn/data/dataloader.h"
 #include "test_util.h"
 
@@ -110,6 +113,51 @@ TEST_CASE("load_dataset: missing named data says to run make data, unknown names
     CHECK(e.find("mnist, fashion, ring8, grid25") != std::string::npos);
 }
 
+namespace {
+// Sets (or, for nullptr, unsets) an environment variable for one scope.
+struct ScopedEnv {
+    std::string name;
+    std::optional<std::string> old;
+    ScopedEnv(const char* n, const char* value) : name(n) {
+        if (const char* o = std::getenv(n)) old = o;
+        value ? setenv(n, value, 1) : unsetenv(n);
+    }
+    ~ScopedEnv() { old ? setenv(name.c_str(), old->c_str(), 1) : unsetenv(name.c_str()); }
+};
+}  // namespace
+
+TEST_CASE("find_data_root: --data-root as given, else ZOOGRAD_DATA, ./data, the source tree, XDG") {
+    TempDir d;
+    fs::create_directories(d / "env/mnist");
+    ScopedEnv data("ZOOGRAD_DATA", (d / "env").c_str());
+    ScopedEnv xdg("XDG_DATA_HOME", (d / "xdg").c_str());
+    // The order of the places, and where each comes from.
+    std::vector<DataRootCandidate> c = data_root_candidates();
+    REQUIRE(c.size() == 4);
+    CHECK(c[0].path == (d.path / "env").string());
+    CHECK(c[1].path == "data");
+    CHECK(fs::path(c[2].path).filename() == "data");
+    CHECK(fs::exists(fs::path(c[2].path).parent_path() / "CMakeLists.txt"));  // the source tree
+    CHECK(c[3].path == (d.path / "xdg/zoograd").string());
+    // A given root is used as it is; otherwise the first place that has the set.
+    CHECK(find_data_root("/given", "mnist") == "/given");
+    CHECK(find_data_root("", "mnist") == (d.path / "env").string());
+    // A set found nowhere: the error lists every place and says how to fetch it.
+    const std::string e = error_of([] { find_data_root("", "no-such-set"); });
+    for (const DataRootCandidate& p : c) CHECK_MESSAGE(e.find(p.path) != std::string::npos, p.path);
+    CHECK(e.find("make data") != std::string::npos);
+    CHECK(e.find("ZOOGRAD_DATA") != std::string::npos);
+    // Without XDG_DATA_HOME the per-user place is under HOME.
+    ScopedEnv no_xdg("XDG_DATA_HOME", nullptr);
+    ScopedEnv home("HOME", d.path.c_str());
+    CHECK(data_root_candidates().back().path == (d.path / ".local/share/zoograd").string());
+}
+
+TEST_CASE("load_dataset: a --data path that does not exist is named as a missing folder") {
+    const std::string e = error_of([] { load_dataset("no/such/folder", true, 32); });
+    CHECK(e.find("no/such/folder: the folder does not exist") != std::string::npos);
+}
+
 TEST_CASE("fit_images: 28x28 digits are padded to 32 with the background value") {
     TempDir d;
     fs::create_directories(d / "mnist");
@@ -166,6 +214,27 @@ TEST_CASE("image folders: classes from sub-folders, resize and crop, bad images 
           std::string::npos);
     CHECK(error_of([&] { load_image_folder(d / "nope", 16, 3); }).find("no such directory") !=
           std::string::npos);
+}
+
+TEST_CASE("image folders: hidden entries are skipped, an empty class folder is refused") {
+    TempDir d;
+    std::vector<uint8_t> rgb(8 * 8 * 3, 128);
+    // A flat folder with a notebook's hidden checkpoint folder and macOS's ._ files beside it:
+    // read as the flat folder it is, not as one class of hidden images.
+    fs::create_directories(d / ".ipynb_checkpoints");
+    stbi_write_png((d / ".ipynb_checkpoints/x.png").c_str(), 8, 8, 3, rgb.data(), 8 * 3);
+    for (const char* f : {"a.png", "b.png", "._a.png"})
+        stbi_write_png((d / f).c_str(), 8, 8, 3, rgb.data(), 8 * 3);
+    auto flat = load_image_folder(d.path.string(), 8, 3);
+    CHECK(flat->size() == 2);
+    CHECK(flat->num_classes() == 0);
+    // An empty class folder would be a class with no images.
+    TempDir c;
+    fs::create_directories(c / "cats");
+    fs::create_directories(c / "dogs");
+    stbi_write_png((c / "cats/a.png").c_str(), 8, 8, 3, rgb.data(), 8 * 3);
+    const std::string e = error_of([&] { load_image_folder(c.path.string(), 8, 3); });
+    CHECK(e.find("dogs: an empty class folder") != std::string::npos);
 }
 
 TEST_CASE("DataLoader: each epoch is a permutation, reproducible from (seed, epoch)") {

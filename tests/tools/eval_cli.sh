@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # eval_cli.sh ZOOGRAD: `zoograd eval` end to end on a tiny IDX set made here: a two-step DCGAN
 # run is scored with --json (a tiny classifier trained into a private $ZOOGRAD_CACHE, reused
-# on the second call), and its checkpoint is refused for another data set.
+# on the second call), scored again without --data (the run's own data set), and its checkpoint
+# is refused for another data set.
 set -u
 zoograd=$1
 source "$(dirname "$0")/cli_checks.sh"
@@ -27,6 +28,16 @@ grep -q "FID (zoograd-mnist features)" <<<"$table" || fail "table without the FI
 grep -q "$hash" <<<"$table" || fail "the cached classifier was not reused: $table"
 grep -q "training the classifier" <<<"$table" && fail "trained the classifier again: $table"
 
+# Without --data a run brings its own data set, found where the run found it.
+bare=$("$zoograd" eval --samples "$tmp/run" --n 20 --json 2>"$tmp/eval.log") || fail "eval without --data: $bare"
+grep -q '"dataset":"mnist"' <<<"$bare" || fail "eval without --data did not score against mnist: $bare"
+# Its progress went to stderr as plain lines: the samples drawn, their features, the metrics.
+for line in "drawing samples 20/20 (100%)" "sample features 20/20 (100%)" "computing FID, KID"; do
+  grep -qF "$line" "$tmp/eval.log" || fail "no progress line '$line': $(cat "$tmp/eval.log")"
+done
+! LC_ALL=C grep -q $'[\r\033]' "$tmp/eval.log" || fail "escape codes in eval's log: $(od -c "$tmp/eval.log" | head)"
+bash "$(dirname "$0")/expect_error.sh" "only a checkpoint or a run directory as --samples brings its own" \
+  "$zoograd" eval --samples real:test || fail "eval without --data of a reference set"
 bash "$(dirname "$0")/expect_error.sh" "trained on 'mnist', not on --data 'fashion'" \
   "$zoograd" eval --data fashion --samples "$tmp/run" || fail "checkpoint of another data set"
 echo "ok"

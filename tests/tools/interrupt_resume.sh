@@ -11,7 +11,7 @@ pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 make_idx_set "$tmp/data" 16
 flags=(dcgan --data mnist --data-root "$tmp/data" --batch-size 8 --nz 16 --ngf 8 --ndf 8
-  --threads 1 --seed 7 --log-every 1 --sample-every 0 --checkpoint-every 0 --n-samples 4)
+  --threads 1 --seed 7 --log-every 1 --sample-every 0 --checkpoint-every 0 --n 4)
 
 "$zoograd" train "${flags[@]}" --steps 100000 --out "$tmp/run" >"$tmp/log" 2>&1 &
 pid=$!

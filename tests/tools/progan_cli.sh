@@ -11,7 +11,7 @@ make_idx_set "$tmp/data" 40
 
 "$zoograd" train progan --data mnist --data-root "$tmp/data" --image-size 16 --nz 8 \
   --fmap-base 32 --fmap-max 8 --stable-kimg 0.016 --fade-kimg 0.016 --total-kimg 0.08 \
-  --batch-sizes 4:8,16:4 --threads 1 --log-every 1 --n-samples 4 --out "$tmp/run" >"$tmp/log" 2>&1 ||
+  --batch-sizes 4:8,16:4 --threads 1 --log-every 1 --n 4 --out "$tmp/run" >"$tmp/log" 2>&1 ||
   fail "train progan exited with $?: $(cat "$tmp/log")"
 grep -q 'resolution 16' "$tmp/log" || fail "the progress line shows no resolution 16: $(tail -3 "$tmp/log")"
 grep -q '"alpha":0\.[0-9]' "$tmp/run/metrics.jsonl" || fail "metrics.jsonl logs no fade"

@@ -26,7 +26,7 @@ struct HealthRuns {
         c["sample_every"] = 0;
         c["checkpoint_every"] = 0;
         c["log_every"] = 10;
-        c["n_samples"] = 4;
+        c["n"] = 4;
         c["seed"] = 3;
         c["health_window"] = 10;
         return c;

@@ -140,7 +140,7 @@ TEST_CASE("acgan: resume is exact (2 + 2 steps == 4 steps)") {
     c["sample_every"] = 0;
     c["checkpoint_every"] = 0;
     c["log_every"] = 1;
-    c["n_samples"] = 8;
+    c["n"] = 8;
     c["g_dropout"] = 0.2;  // G's own random stream must resume too
     c["steps"] = 4;
     REQUIRE(train(c, dir / "whole", false) == 0);

@@ -128,8 +128,10 @@ TEST_CASE("health: the remedies name only flags of the run's model") {
     using zg::testing::contains;
     const std::string dcgan = collapse_message("dcgan");
     for (const char* flag :
-         {"--lr-d", "--ndf", "--n-critic", "--instance-noise", "--label-flip", "--spectral-norm"})
+         {"--lr-d", "--ndf", "--instance-noise", "--label-flip", "--spectral-norm"})
         CHECK_MESSAGE(contains(dcgan, flag), flag);
+    // dcgan trains D once per step: --n-critic cannot go lower.
+    CHECK_FALSE(contains(dcgan, "--n-critic"));
     const std::string improved = collapse_message("improved_gan");
     CHECK(contains(improved, "--lr-d"));
     CHECK(contains(improved, "--real-target"));
@@ -182,4 +184,44 @@ TEST_CASE("health: --stop-on-failure stops a run with a very high learning rate"
     std::string html((std::istreambuf_iterator<char>(report)), {});
     CHECK(zg::testing::contains(html, "Health warnings"));
     CHECK(zg::testing::contains(html, "loss_variance"));
+}
+
+// "Use Adam with --beta1 0.5" to a run with β₁ 0.5 sends the user in a circle too: each remedy
+// is left out where the run already does it.
+TEST_CASE("health: a remedy never recommends what the run already does") {
+    auto variance_message = [](Json c) {
+        c["health_window"] = 20;
+        HealthMonitor m(health_options_from(c));
+        auto wild = [](int64_t t) {
+            Scalars s = healthy(t);
+            s["loss_d"] = t % 2 ? 10.0 : -10.0;  // std 10, above the mean's size and 1
+            return s;
+        };
+        const auto ws = feed(m, 1, 20, wild);
+        for (const HealthWarning& w : ws)
+            if (w.symptom == "loss_variance") return w.message;
+        FAIL("no loss_variance warning");
+        return std::string();
+    };
+    using zg::testing::contains;
+    Json c = default_config("dcgan");
+    c["beta1"] = 0.9;
+    std::string m = variance_message(c);
+    CHECK(contains(m, "--beta1 0.5"));
+    CHECK(contains(m, "--reg gp"));
+    c["beta1"] = 0.5;  // dcgan's default
+    c["reg"] = "r1";
+    m = variance_message(c);
+    CHECK_FALSE(contains(m, "--beta1"));
+    CHECK_FALSE(contains(m, "--reg"));
+    CHECK(contains(m, "ower the learning rates"));
+    // A Wasserstein critic is told to train more per G step, until it does.
+    c = default_config("dcgan");
+    c["loss"] = "wgan-gp";
+    c["reg"] = "auto";
+    m = variance_message(c);
+    CHECK(contains(m, "--n-critic 5"));
+    CHECK_FALSE(contains(m, "--reg gp"));  // wgan-gp has its penalty
+    c["n_critic"] = 5;
+    CHECK_FALSE(contains(variance_message(c), "--n-critic"));
 }

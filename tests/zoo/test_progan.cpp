@@ -138,7 +138,7 @@ Json tiny_run_config(int64_t image_size, double kimg, double total_kimg,
     c["batch_sizes"] = batch_sizes;
     c["sample_every"] = 0;
     c["checkpoint_every"] = 0;
-    c["n_samples"] = 4;
+    c["n"] = 4;
     c["seed"] = seed;
     c["health_window"] = 0;
     c["threads"] = 1;

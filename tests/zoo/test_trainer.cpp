@@ -1,11 +1,13 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
 #include "nn/checkpoint.h"
 #include "test_util.h"
+#include "zoo/train/run_lock.h"
 #include "zoo/train/trainer.h"
 
 using namespace zg;
@@ -33,7 +35,7 @@ struct Scratch {
         c["sample_every"] = 2;
         c["checkpoint_every"] = 2;
         c["log_every"] = 1;
-        c["n_samples"] = 4;
+        c["n"] = 4;
         c["seed"] = 5;
         return c;
     }
@@ -202,6 +204,104 @@ TEST_CASE("trainer: a non-finite loss stops training with exit code 1, saving no
     CHECK_FALSE(fs::exists(s.run("run") + "/checkpoints/latest.safetensors"));
     CHECK(fs::exists(s.run("run") + "/config.json"));
     CHECK(fs::exists(s.run("run") + "/report.html"));
+}
+
+TEST_CASE("trainer: --sample-every auto picks a round cadence from the run length") {
+    CHECK(auto_sample_every(5) == 1);
+    CHECK(auto_sample_every(40) == 2);  // 40 / 10 = 4: the largest of 1, 2, 5 ≤ 4 is 2
+    CHECK(auto_sample_every(300) == 20);
+    CHECK(auto_sample_every(937) == 50);
+    CHECK(auto_sample_every(937000) == 50000);
+    // A 20-step run samples every 2 steps, and writes the real images once.
+    Scratch s;
+    Json c = s.config(20);
+    c["sample_every"] = "auto";
+    c["checkpoint_every"] = 0;
+    const std::string dir = s.run("auto");
+    REQUIRE(train(c, dir, false) == 0);
+    int grids = 0;
+    for (auto& e : fs::directory_iterator(dir + "/samples"))
+        grids += e.path().filename().string().starts_with("step_");
+    CHECK(grids == 10);
+    CHECK(fs::exists(dir + "/samples/real.png"));
+    std::ifstream report(dir + "/report.html");
+    const std::string html((std::istreambuf_iterator<char>(report)), {});
+    CHECK(html.find("samples/real.png") != std::string::npos);
+    c["sample_every"] = "often";
+    CHECK(testing::error_of([&] { train(c, s.run("bad"), false); }).find("auto") !=
+          std::string::npos);
+}
+
+TEST_CASE("trainer: a diverged run never writes a checkpoint with NaN or inf in it") {
+    // SGD at lr 1000 blows D's weights and BatchNorm statistics up within a few steps, while
+    // the logged losses may stay finite a little longer.
+    Scratch s;
+    Json c = s.config(40);
+    c["lr_g"] = c["lr_d"] = 1e3;
+    c["optim_d"] = c["optim_g"] = "sgd";
+    c["checkpoint_every"] = 1;
+    c["sample_every"] = 0;
+    c["health_window"] = 0;
+    const std::string dir = s.run("diverged");
+    CHECK(train(c, dir, false) == 1);
+    for (auto& e : fs::directory_iterator(dir + "/checkpoints")) {
+        nn::Checkpoint ck = nn::Checkpoint::load(e.path().string());
+        for (const char* part : {"G", "D"})
+            for (auto& [k, t] : ck.state(part))
+                if (is_floating(t.dtype()))
+                    CHECK_MESSAGE(all_finite(t), e.path().filename().string(), " ", part, "/", k);
+    }
+}
+
+TEST_CASE("trainer: a generator with NaN weights is refused, not sampled") {
+    Scratch s;
+    Json c = s.config(2);
+    REQUIRE(train(c, s.run("run"), false) == 0);
+    TrainedGan g = load_trained(s.run("run"), false);
+    Rng gen(1);
+    const Tensor z = g.model->sample_z(2, gen);
+    CHECK(all_finite(g.generate(z)));
+    {
+        NoGradGuard ng;
+        g.model->generator().parameters()[0].fill_(std::nan(""));
+    }
+    CHECK(testing::error_of([&] { g.generate(z); }).find("not finite") != std::string::npos);
+}
+
+TEST_CASE(
+    "trainer: a second process on the same run directory is refused, and a lock file alone is no "
+    "run") {
+    Scratch s;
+    const std::string dir = s.run("locked");
+    {
+        RunLock other(dir);  // held as another process would hold it (a lock per open file)
+        const std::string e = testing::error_of([&] { train(s.config(2), dir, false); });
+        CHECK(e.find("in use by another zoograd process (pid ") != std::string::npos);
+        CHECK(e.find(std::to_string(::getpid())) != std::string::npos);
+        CHECK_FALSE(fs::exists(dir + "/config.json"));
+    }
+    // Released: the directory holds only the lock file, which is not a run.
+    CHECK(train(s.config(2), dir, false) == 0);
+}
+
+TEST_CASE("trainer: a resume after a kill logs each step once") {
+    // Killed after logging steps 5 and 6 (and half of 7) past its last checkpoint at step 4.
+    Scratch s;
+    const std::string dir = s.run("killed");
+    REQUIRE(train(s.config(4), dir, false) == 0);
+    std::ofstream(dir + "/metrics.jsonl", std::ios::app)
+        << "{\"step\":5,\"loss_d\":1}\n{\"step\":6,\"loss_d\":1}\n{\"step\":7,\"lo";
+    Json c = Json::parse(std::ifstream(dir + "/config.json"));
+    c["steps"] = 6;
+    REQUIRE(train(c, dir, true) == 0);
+    std::ifstream metrics(dir + "/metrics.jsonl");
+    std::string line;
+    std::vector<int64_t> steps;
+    while (std::getline(metrics, line)) {
+        const Json j = Json::parse(line);  // every line is whole JSON again
+        if (!j.contains("warning")) steps.push_back(j.at("step").get<int64_t>());
+    }
+    CHECK(steps == std::vector<int64_t>{1, 2, 3, 4, 5, 6});
 }
 
 TEST_CASE("trainer: --minutes stops at the budget and records the steps that repeat the run") {

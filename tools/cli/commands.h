@@ -9,6 +9,16 @@
 namespace zg::tools {
 
 using Command = std::function<int()>;
+// The help of --data-root on every command that loads data (nn/data/data_root.h's search).
+inline constexpr const char* data_root_help =
+    "Folder that holds mnist/ and fashion/; not given: the first of $ZOOGRAD_DATA, ./data, the "
+    "source tree's data/ (where 'make data' puts them) and ~/.local/share/zoograd that has the "
+    "set";
+// The flags of every command that computes: --threads N (OpenMP threads, set while parsing;
+// 0: all cores) and --device (cpu, the one backend so far).
+void add_threads_flag(CLI::App* cmd);
+void add_device_flag(CLI::App* cmd);
+
 Command add_train_command(CLI::App& app);
 Command add_sample_command(CLI::App& app);
 Command add_interp_command(CLI::App& app);

@@ -6,9 +6,11 @@
 #include <charconv>
 #include <filesystem>
 
+#include "nn/checkpoint.h"
 #include "tools/cli/commands.h"
 #include "zoo/eval/evaluation.h"
 #include "zoo/report/images.h"
+#include "zoo/train/run_reference.h"
 #include "zoo/train/trainer.h"
 
 namespace zg::tools {
@@ -50,12 +52,9 @@ Tensor generate(const std::string& checkpoint, const EvalFlags& f) {
     ZG_CHECK(same, checkpoint, " was trained on '", trained_on, "', not on --data '", f.opts.data,
              "'; evaluate it with --data ", trained_on);
     zoo::TrainedGan g = zoo::load_trained(checkpoint, f.ema);
+    g.check_fits(f.n, "--n");
     Rng gen(f.opts.seed);
-    Tensor z = g.model->sample_z(f.n, gen);
-    std::vector<Tensor> parts;
-    for (int64_t at = 0; at < f.n; at += 500)
-        parts.push_back(g.generate(z.slice(0, at, std::min(at + 500, f.n))));
-    return concat(parts, 0);
+    return g.generate(g.model->sample_z(f.n, gen), "drawing samples");
 }
 
 // Images [N, C, H, W] in [-1, 1] from a .npy array (float32 in [-1, 1] or uint8), or points.
@@ -180,6 +179,22 @@ Shape native_shape(const zoo::EvalOptions& o) {
     return zoo::load_feature_data(o.data, o.data_root, o.image_size).train->example_shape();
 }
 
+// Without --data: the data set a checkpoint's run trained on (--samples a checkpoint or a run
+// directory), looked for where that run found it.
+void data_from_checkpoint(EvalFlags& f) {
+    const bool names_checkpoint =
+        ends_with(f.samples, ".safetensors") ||
+        (fs::is_directory(f.samples) &&
+         fs::exists(fs::path(f.samples) / "checkpoints" / "latest.safetensors"));
+    ZG_CHECK(names_checkpoint, "eval: give --data (mnist, fashion, ring8, grid25 or an image ",
+             "folder); only a checkpoint or a run directory as --samples brings its own");
+    const Json c = nn::Checkpoint::load(zoo::checkpoint_of(f.samples)).json("config");
+    f.opts.data = c.at("data").get<std::string>();
+    const std::string root = c.value("data_root", "");
+    if (f.opts.data_root.empty() && !root.empty() && fs::is_directory(fs::path(root) / f.opts.data))
+        f.opts.data_root = root;
+}
+
 int run_eval(const EvalFlags& f) {
     ZG_CHECK(f.n > 0, "--n must be positive, got ", f.n);
     Json result;
@@ -199,6 +214,7 @@ int run_eval(const EvalFlags& f) {
                  shape_str(images.shape()), " (points [N, 2] go with --data ring8 or grid25)");
         images = zoo::to_native_size(images, native);  // fail on a bad shape before training
         zoo::EvalOptions opts = f.opts;
+        opts.progress = true;
         opts.classifier.epochs = f.classifier_epochs;
         opts.classifier.data_root = f.opts.data_root;
         opts.classifier.image_size = f.opts.image_size;
@@ -220,11 +236,14 @@ Command add_eval_command(CLI::App& app) {
         "Score generated samples against a data set with zoograd's own feature network "
         "(FID, KID, Inception-style score, precision/recall, density/coverage, modes); "
         "see docs/EVALUATION.md");
+    add_threads_flag(cmd);
+    add_device_flag(cmd);
     auto f = std::make_shared<EvalFlags>();
-    cmd->add_option("--data", f->opts.data,
-                    "Data set: mnist, fashion, ring8, grid25, or an image folder (one sub-folder "
-                    "per class: a classifier; flat: an autoencoder)")
-        ->required();
+    auto* data = cmd->add_option(
+        "--data", f->opts.data,
+        "Data set: mnist, fashion, ring8, grid25, or an image folder (one sub-folder per class: "
+        "a classifier; flat: an autoencoder). Not given with a checkpoint or a run directory: "
+        "the data set it was trained on");
     cmd->add_option("--samples", f->samples,
                     "A checkpoint (.safetensors), a run directory (its latest checkpoint), a "
                     "folder of PNGs, a PNG grid (with --grid), a .npy array (NxHxW or NxCxHxW "
@@ -251,8 +270,7 @@ Command add_eval_command(CLI::App& app) {
                     "subsets")
         ->capture_default_str();
     cmd->add_flag("--ema", f->ema, "Sample a checkpoint's EMA generator");
-    cmd->add_option("--data-root", f->opts.data_root, "Where 'make data' put mnist/ and fashion/")
-        ->capture_default_str();
+    cmd->add_option("--data-root", f->opts.data_root, data_root_help);
     cmd->add_option("--image-size", f->opts.image_size,
                     "Image folders: the side images are fitted to for the feature network")
         ->capture_default_str()
@@ -262,7 +280,10 @@ Command add_eval_command(CLI::App& app) {
                     "kept in $ZOOGRAD_CACHE)")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
-    return [f] { return run_eval(*f); };
+    return [f, data] {
+        if (data->count() == 0) data_from_checkpoint(*f);
+        return run_eval(*f);
+    };
 }
 
 }  // namespace zg::tools

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <optional>
 
 #include "engine/io/safetensors.h"
@@ -71,6 +72,7 @@ zoo::TrainedGan load_generator_weights(const std::string& path, const std::strin
     // As in load_trained: the builder only needs the data's shape.
     nn::TensorDataset stand_in(zeros({1, channels, size, size}), Tensor(), 0, "weights");
     zoo::TrainedGan t;
+    t.example_shape = stand_in.example_shape();
     t.model = info.build(config, stand_in);
     const SafetensorsFile weights = load_safetensors(path);
     try {
@@ -104,6 +106,8 @@ void select_resolution(zoo::TrainedGan& g, int64_t resolution) {
 
 Command add_sample_command(CLI::App& app) {
     auto* cmd = app.add_subcommand("sample", "Draw samples from a trained generator");
+    add_threads_flag(cmd);
+    add_device_flag(cmd);
     struct Args {
         std::string checkpoint, weights, model = "dcgan", out = "samples.png";
         ArchFlags arch;
@@ -113,9 +117,10 @@ Command add_sample_command(CLI::App& app) {
         std::optional<int64_t> cls, resolution;
     };
     auto a = std::make_shared<Args>();
-    auto* checkpoint = cmd->add_option("--checkpoint", a->checkpoint,
-                                       "A checkpoint file (RUN/checkpoints/latest.safetensors)")
-                           ->check(CLI::ExistingFile);
+    auto* checkpoint =
+        cmd->add_option("--checkpoint", a->checkpoint,
+                        "A run directory (its latest checkpoint) or a checkpoint file")
+            ->check(CLI::ExistingPath);
     auto* weights = cmd->add_option("--weights", a->weights,
                                     "Instead of --checkpoint: a bare generator state dict in "
                                     "safetensors with PyTorch names (e.g. pytorch/examples' netG, "
@@ -157,13 +162,15 @@ Command add_sample_command(CLI::App& app) {
                     "reached (default: what training shows at that point, mid-fade included)")
         ->check(CLI::PositiveNumber);
     return [a] {
-        ZG_CHECK(!a->checkpoint.empty() || !a->weights.empty(),
-                 "sample: give --checkpoint RUN/checkpoints/latest.safetensors, or --weights "
-                 "FILE.safetensors --model dcgan with its flags");
+        ZG_CHECK(
+            !a->checkpoint.empty() || !a->weights.empty(),
+            "sample: give --checkpoint RUN (a run directory or a checkpoint file), or --weights "
+            "FILE.safetensors --model dcgan with its flags");
         zoo::TrainedGan g = a->weights.empty()
                                 ? zoo::load_trained(a->checkpoint, a->ema)
                                 : load_generator_weights(a->weights, a->model, a->arch);
         if (a->resolution) select_resolution(g, *a->resolution);
+        g.check_fits(a->n, "--n");
         Rng gen(a->seed);
         Tensor z;
         if (a->cls) {
@@ -177,7 +184,7 @@ Command add_sample_command(CLI::App& app) {
         } else {
             z = g.model->sample_z(a->n, gen);
         }
-        Tensor images = g.generate(z);
+        Tensor images = g.generate(z, a->n > 500 ? "drawing samples" : "");
         write_output(images, a->out, (int64_t)std::ceil(std::sqrt((double)a->n)));
         return 0;
     };
@@ -186,22 +193,25 @@ Command add_sample_command(CLI::App& app) {
 Command add_interp_command(CLI::App& app) {
     auto* cmd =
         app.add_subcommand("interp", "Interpolate between random latents (slerp by default)");
+    add_threads_flag(cmd);
+    add_device_flag(cmd);
     struct Args {
         std::string checkpoint, out = "interp.png";
-        int64_t rows = 8, steps = 10;
+        int64_t rows = 8, per_row = 10;
         uint64_t seed = 0;
         bool linear = false, ema = false;
     };
     auto a = std::make_shared<Args>();
-    cmd->add_option("--checkpoint", a->checkpoint, "A checkpoint file")
+    cmd->add_option("--checkpoint", a->checkpoint,
+                    "A run directory (its latest checkpoint) or a checkpoint file")
         ->required()
-        ->check(CLI::ExistingFile);
+        ->check(CLI::ExistingPath);
     cmd->add_option("--out", a->out, "Output PNG: one row per pair of endpoints")
         ->capture_default_str();
     cmd->add_option("--rows", a->rows, "Pairs of endpoints")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
-    cmd->add_option("--steps", a->steps, "Images per row (≥ 2)")
+    cmd->add_option("--per-row", a->per_row, "Images per row, the endpoints included (≥ 2)")
         ->capture_default_str()
         ->check(CLI::Range(2, 100));
     cmd->add_option("--seed", a->seed, "Seed of the endpoints")->capture_default_str();
@@ -209,16 +219,19 @@ Command add_interp_command(CLI::App& app) {
     cmd->add_flag("--ema", a->ema, "Use the EMA generator");
     return [a] {
         zoo::TrainedGan g = zoo::load_trained(a->checkpoint, a->ema);
+        ZG_CHECK(a->rows <= std::numeric_limits<int64_t>::max() / a->per_row, "--rows ", a->rows,
+                 " × --per-row ", a->per_row, " is too many images");
+        g.check_fits(a->rows * a->per_row, "--rows × --per-row =");
         Rng gen(a->seed);
         Tensor from = g.model->sample_z(a->rows, gen), to = g.model->sample_z(a->rows, gen);
         std::vector<Tensor> zs;
         for (int64_t r = 0; r < a->rows; ++r)
-            for (int64_t k = 0; k < a->steps; ++k) {
-                const double t = (double)k / (double)(a->steps - 1);
+            for (int64_t k = 0; k < a->per_row; ++k) {
+                const double t = (double)k / (double)(a->per_row - 1);
                 Tensor z0 = from.select(0, r), z1 = to.select(0, r);
                 zs.push_back(a->linear ? z0 * (1 - t) + z1 * t : slerp(z0, z1, t));
             }
-        write_output(g.generate(stack(zs, 0)), a->out, a->steps);
+        write_output(g.generate(stack(zs, 0)), a->out, a->per_row);
         return 0;
     };
 }

@@ -231,6 +231,7 @@ Command add_trace_command(CLI::App& app) {
         "Trace one training step of a zoo model on tiny random data: every op and backward "
         "function with shapes, FLOPs and times, a summary per op kind, and the autograd graph "
         "as Graphviz DOT/SVG");
+    add_device_flag(cmd);
     cmd->add_option("model", o->model, "Model (see 'zoograd models')");
     auto integer = [cmd](const char* flag, std::string& value, const char* help) {
         return cmd->add_option(flag, value, help)->type_name("INT");

@@ -7,8 +7,11 @@
 #include <map>
 
 #include "tools/cli/commands.h"
+#include "tools/cli/train_help.h"
+#include "zoo/losses/losses.h"
 #include "zoo/registry.h"
 #include "zoo/train/flag.h"
+#include "zoo/train/run_reference.h"
 #include "zoo/train/trainer.h"
 
 namespace zg::tools {
@@ -24,12 +27,14 @@ const std::map<std::string, std::string>& help_texts() {
         {"data",
          "Data set: mnist, fashion, ring8, grid25, or a folder of images (one "
          "sub-folder per class, or flat)"},
-        {"data_root", "Where 'make data' put mnist/ and fashion/"},
+        {"data_root", data_root_help},
         {"steps", "Total training steps (the target, also when resuming); 0: use --epochs"},
         {"epochs", "Training epochs when --steps is 0"},
         {"seed", "Seed of the project RNG (weights, shuffling, latents); printed and stored"},
         {"threads", "OpenMP threads (0: all cores)"},
-        {"sample_every", "Save a sample grid every N steps (0: only at the end)"},
+        {"sample_every",
+         "Save a sample grid every N steps (0: only at the end; auto: a round number giving 10 "
+         "to 25 grids over the run)"},
         {"checkpoint_every", "Save a checkpoint every N steps (0: only at the end)"},
         {"log_every", "Log averaged losses every N steps"},
         {"eval_every",
@@ -43,7 +48,7 @@ const std::map<std::string, std::string>& help_texts() {
         {"lr_decay",
          "constant, or linear: G's and D's learning rates fall linearly from --lr-g/--lr-d "
          "at step 0 to 0 at the last step (sharper samples at the end of a run)"},
-        {"n_samples", "Images in each sample grid"},
+        {"n", "Images in each sample grid (and in samples/real.png)"},
         {"health_window",
          "Health monitor window in steps: warns once per window about D loss "
          "collapse, gradient norms over 100, unstable or saturating D "
@@ -101,7 +106,7 @@ std::string default_run_dir(const std::string& model, const std::string& data) {
 // The train subcommand's flags once parsed.
 struct TrainFlags {
     CLI::App* cmd = nullptr;
-    std::string model = "dcgan", out, resume, lr;
+    std::string model = "dcgan", out, resume, lr, config_file;
     Json defaults;  // the trainer's and every model's defaults: one flag per key
     std::map<std::string, std::string> values;  // each flag's text, by config key
     bool given(const std::string& key) const { return cmd->count(flag_of(key)) > 0; }
@@ -118,10 +123,80 @@ int train_classifier(const TrainFlags& f) {
     return train_classifier_command(flags);
 }
 
+// The run --resume continues: a run directory, or its latest checkpoint file. Another of its
+// checkpoints is refused: the run continues from its latest state, and starting over from an
+// earlier one would overwrite what was saved after it.
+std::string resumed_run_dir(const std::string& ref) {
+    const std::string dir = zoo::run_dir_of(ref);
+    ZG_CHECK(fs::is_directory(ref) || fs::path(ref).filename() == "latest.safetensors", "--resume ",
+             ref, ": a run continues from its latest checkpoint; give the run directory ", dir,
+             " (to branch off from this earlier checkpoint, copy the run directory and make it ",
+             "the copy's checkpoints/latest.safetensors)");
+    return dir;
+}
+
+// --loss wgan or wgan-gp chosen instead of the model's own loss brings that loss's published
+// optimizer (zoo::loss_recipe) for every key the user did not set; it goes into config.json
+// like any flag, and is printed so the user sees what runs.
+void apply_loss_recipe(const TrainFlags& f, Json& config) {
+    const std::string model = config.at("model");
+    if (config.at("loss") == zoo::default_config(model).at("loss")) return;
+    std::string applied;
+    const Json recipe = zoo::loss_recipe(zoo::parse_loss(config.at("loss")));
+    for (auto& [key, value] : recipe.items()) {
+        const bool lr_given = key.starts_with("lr_") && !f.lr.empty();
+        if (!config.contains(key) || f.given(key) || lr_given) continue;
+        config[key] = value;
+        applied += " " + flag_of(key) + " " +
+                   (value.is_string() ? value.get<std::string>() : value.dump());
+    }
+    if (!applied.empty())
+        std::printf("--loss %s brings its paper's settings:%s (give any of them to override)\n",
+                    config.at("loss").get<std::string>().c_str(), applied.c_str());
+}
+
+// --config FILE: a JSON object of flags by their config names, such as a run's own config.json.
+// The model's defaults come first, then the file, then the flags given, which win. What a run
+// records about itself (channels, num_classes, budget_reached) is not a flag and is skipped.
+Json config_from_file(const TrainFlags& f) {
+    const std::string& path = f.config_file;
+    std::ifstream in(path);
+    ZG_CHECK(in, "--config ", path, ": cannot open it");
+    const Json file = Json::parse(in, nullptr, false);
+    ZG_CHECK(!file.is_discarded() && file.is_object(), "--config ", path,
+             ": not a JSON object of flags (such as a run's config.json)");
+    std::string model = f.model;
+    if (file.contains("model")) {
+        ZG_CHECK(file.at("model").is_string(), "--config ", path, ": \"model\" must be a name");
+        ZG_CHECK(f.cmd->count("model") == 0 || f.model == file.at("model"), "--config ", path,
+                 " trains '", file.at("model").get<std::string>(), "', not '", f.model,
+                 "'; leave the model out of the command line");
+        model = file.at("model").get<std::string>();
+    }
+    Json config = zoo::default_config(model);
+    for (auto& [key, value] : file.items()) {
+        if (key == "model" || key == "channels" || key == "num_classes" || key == "budget_reached")
+            continue;
+        ZG_CHECK(config.contains(key), "--config ", path, ": '", key, "' is not a flag of model '",
+                 model, "'");
+        const Json& def = config.at(key);
+        const bool same_kind = (def.is_number() && value.is_number()) ||
+                               (def.is_boolean() && value.is_boolean()) ||
+                               (def.is_string() && value.is_string()) ||
+                               (key == "sample_every" && value.is_number_integer());
+        ZG_CHECK(same_kind, "--config ", path, ": '", key, "' is ", value.dump(), " but ",
+                 flag_of(key), " takes ",
+                 def.is_boolean()  ? "true or false"
+                 : def.is_number() ? "a number"
+                                   : "text");
+        config[key] = value;
+    }
+    return config;
+}
+
 // The config.json of the run --resume names, with options added since it was saved at their
 // defaults; refuses flags that would change what the run is.
-Json resumed_config(const TrainFlags& f) {
-    const std::string& dir = f.resume;
+Json resumed_config(const TrainFlags& f, const std::string& dir) {
     std::ifstream in(dir + "/config.json");
     ZG_CHECK(in, "--resume ", dir, ": no config.json there; is it a zoograd run directory?");
     Json config = Json::parse(in, nullptr, false);
@@ -155,13 +230,17 @@ void apply_given_flags(const TrainFlags& f, Json& config) {
                      config.at("model").get<std::string>(), "'");
             config[key] = parse_like(def, f.values.at(key), flag_of(key));
         }
+    if (f.given("loss")) apply_loss_recipe(f, config);
 }
 
 // The trainer's own range checks (each model checks its own flags when it is built).
-void check_trainer_flags(const Json& config) {
+void check_trainer_flags(Json& config) {
+    Json& every = config.at("sample_every");  // a number of steps, or auto
+    if (every.is_string() && every != "auto")
+        every = parse_like(int64_t(0), every.get<std::string>(), "--sample-every");
     for (const char* key : {"steps", "epochs", "batch_size", "threads", "sample_every",
-                            "checkpoint_every", "log_every", "n_samples", "health_window"})
-        if (config.contains(key))
+                            "checkpoint_every", "log_every", "n", "health_window"})
+        if (config.contains(key) && config[key].is_number())
             ZG_CHECK(config[key].get<int64_t>() >= 0, flag_of(key), " must not be negative");
     ZG_CHECK(config.at("batch_size").get<int64_t>() > 0, "--batch-size must be positive");
     // A model that plans its own length (progan's --total-kimg) takes neither.
@@ -179,6 +258,7 @@ void check_trainer_flags(const Json& config) {
 Command add_train_command(CLI::App& app) {
     auto f = std::make_shared<TrainFlags>();
     auto* cmd = f->cmd = app.add_subcommand("train", "Train a zoo model (see 'zoograd models')");
+    add_device_flag(cmd);
     cmd->add_option("model", f->model,
                     "Model to train, or 'classifier': the feature network of 'zoograd eval' "
                     "(takes --data, --data-root, --epochs, --batch-size, --seed, --threads, "
@@ -188,9 +268,13 @@ Command add_train_command(CLI::App& app) {
                     "Run directory (default runs/MODEL-DATA-YYYYmmdd-HHMMSS); an existing "
                     "non-empty one is refused, never overwritten");
     cmd->add_option("--resume", f->resume,
-                    "Continue the run in this directory with its config; only --steps, --epochs, "
+                    "Continue this run (its directory, or its latest checkpoint file) with its "
+                    "config; only --steps, --epochs, "
                     "--threads and the --*-every cadences may change");
     cmd->add_option("--lr", f->lr, "Learning rate of both G and D (sets --lr-g and --lr-d)");
+    cmd->add_option("--config", f->config_file,
+                    "Train from a JSON file of flags, such as a run's config.json (repeat a run "
+                    "with --config runs/X/config.json --out other); flags given here win");
     // Every key of the trainer's and the models' defaults becomes a flag.
     f->defaults = zoo::common_defaults();
     std::map<std::string, std::string> helps = help_texts();
@@ -202,36 +286,45 @@ Command add_train_command(CLI::App& app) {
     }
     for (auto& [key, def] : f->defaults.items()) {
         auto it = helps.find(key);
-        std::string help = it != helps.end() ? it->second : key;
         auto* opt =
-            cmd->add_option(flag_of(key), f->values[key], help + " (default " + def.dump() + ")");
-        if (def.is_boolean()) opt->expected(0, 1);
+            cmd->add_option(flag_of(key), f->values[key], it != helps.end() ? it->second : key);
+        // A switch takes no value to mean true; CLI11 would fill a valueless option with its
+        // default string, so a switch shows its default in `train MODEL --help` only.
+        if (def.is_boolean())
+            opt->expected(0, 1);
+        else
+            opt->default_str(def.dump());
     }
+    cmd->footer(
+        "The defaults above are the first model's. 'zoograd train MODEL --help' lists only "
+        "the flags MODEL takes, with its own defaults.");
     return [f]() -> int {
         if (f->model == "classifier") return train_classifier(*f);
         ZG_CHECK(
             f->cmd->count("--resume") == 0 || !f->resume.empty(),
             "--resume needs the run directory to continue, e.g. --resume runs/dcgan-mnist-...");
         const bool resuming = !f->resume.empty();
-        Json config = resuming ? resumed_config(*f) : zoo::default_config(f->model);
+        ZG_CHECK(!resuming || f->config_file.empty(),
+                 "--config cannot be combined with --resume (a run continues with its own config)");
+        const std::string resumed_dir = resuming ? resumed_run_dir(f->resume) : "";
+        Json config = resuming                  ? resumed_config(*f, resumed_dir)
+                      : !f->config_file.empty() ? config_from_file(*f)
+                                                : zoo::default_config(f->model);
         apply_given_flags(*f, config);
         check_trainer_flags(config);
-        const std::string dir = resuming         ? f->resume
-                                : f->out.empty() ? default_run_dir(f->model, config.at("data"))
-                                                 : f->out;
+        const std::string dir = resuming ? resumed_dir
+                                : f->out.empty()
+                                    ? default_run_dir(config.at("model"), config.at("data"))
+                                    : f->out;
         return zoo::train(config, dir, resuming);
     };
 }
 
 Command add_models_command(CLI::App& app) {
-    auto* cmd = app.add_subcommand("models", "List the zoo's models and their flags");
-    (void)cmd;
-    return [] {
-        for (const auto& m : zoo::models()) {
-            std::printf("%-12s %s\n", m.name.c_str(), m.description.c_str());
-            for (auto& [key, def] : m.defaults.items())
-                std::printf("             %s %s\n", flag_of(key).c_str(), def.dump().c_str());
-        }
+    app.add_subcommand("models", "List the zoo's models, each with its own flags");
+    const CLI::App* train = app.get_subcommand("train");  // registered first: its descriptions
+    return [train] {
+        std::printf("%s", models_listing(*train).c_str());
         return 0;
     };
 }

@@ -3,16 +3,52 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "engine/error.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/demo.h"
+#include "tools/cli/flag_hints.h"
+#include "tools/cli/train_help.h"
+
+// The one `error:` line for whatever a command threw: zoograd's own errors and file-system
+// errors as they are; a JSON value of the wrong type, or missing, from a config.json or a
+// checkpoint edited by hand; memory exhausted; anything else as an unexpected failure. Never
+// an abort.
+static int report_failure(std::exception_ptr failure) {
+    try {
+        std::rethrow_exception(failure);
+    } catch (const zg::Error& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+    } catch (const std::filesystem::filesystem_error& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+    } catch (const nlohmann::json::exception& e) {
+        std::fprintf(stderr,
+                     "error: a JSON value is missing or has the wrong type (%s); the usual cause "
+                     "is a run's config.json or a checkpoint edited by hand: restore it\n",
+                     e.what());
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr,
+                     "error: out of memory; lower --batch-size, --n or --rows, or free memory\n");
+    } catch (const std::exception& e) {
+        std::fprintf(stderr,
+                     "error: %s (an unexpected failure: please report it with the command line)\n",
+                     e.what());
+    } catch (...) {
+        std::fprintf(stderr,
+                     "error: an unexpected failure (please report it with the command "
+                     "line)\n");
+    }
+    return 1;
+}
 
 int main(int argc, char** argv) {
     CLI::App app{"zoograd: a from-scratch autodiff engine and a zoo of GANs"};
     app.require_subcommand(1);
     app.set_help_all_flag("--help-all", "Show the help of every subcommand");
+    app.set_version_flag("--version", "zoograd " ZG_VERSION);
 
     std::vector<std::pair<CLI::App*, zg::tools::Command>> commands;
     auto add = [&](zg::tools::Command (*f)(CLI::App&)) {
@@ -45,7 +81,7 @@ int main(int argc, char** argv) {
 
     auto* info_cmd = app.add_subcommand("info", "Print the build and runtime configuration");
     commands.emplace_back(info_cmd, [] {
-        std::printf("zoograd 0.1.0\nOpenMP threads: %d\n", omp_get_max_threads());
+        std::printf("zoograd " ZG_VERSION "\nOpenMP threads: %d\n", omp_get_max_threads());
         return 0;
     });
 
@@ -62,16 +98,27 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    // A mistyped or pytorch/examples flag gets a hint instead of CLI11's "not expected".
+    if (auto error = zg::tools::unknown_flag_error(app, args)) {
+        std::fprintf(stderr, "error: %s\n", error->c_str());
+        return 1;
+    }
+    try {
+        // `train MODEL --help`: only the flags MODEL takes, with its own defaults.
+        if (auto model = zg::tools::model_help_request(args)) {
+            std::printf("%s", zg::tools::model_help(*app.get_subcommand("train"), *model).c_str());
+            return 0;
+        }
+    } catch (...) {
+        return report_failure(std::current_exception());
+    }
     CLI11_PARSE(app, argc, argv);
     try {
         for (auto& [cmd, run] : commands)
             if (*cmd) return run();
-    } catch (const zg::Error& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
-        return 1;
-    } catch (const std::filesystem::filesystem_error& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
-        return 1;
+    } catch (...) {
+        return report_failure(std::current_exception());
     }
     return 0;
 }

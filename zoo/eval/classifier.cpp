@@ -16,6 +16,7 @@
 #include "nn/layers/norm.h"
 #include "nn/layers/small.h"
 #include "nn/optim/optimizers.h"
+#include "zoo/report/progress.h"
 
 namespace zg::zoo {
 
@@ -210,7 +211,7 @@ TrainedClassifier train_classifier(const ClassifierOptions& opts, const FeatureD
         std::fprintf(stderr, "training the %s feature network for %s: %lld images, %lld epochs\n",
                      what, data.key.c_str(), (long long)data.train->size(), (long long)opts.epochs);
     const auto start = std::chrono::steady_clock::now();
-    const bool tty = ::isatty(STDERR_FILENO);
+    ProgressLine progress("training step", total, opts.progress);
     double running = 0;
     for (int64_t step = 1; step <= total; ++step) {
         net->train();
@@ -224,17 +225,12 @@ TrainedClassifier train_classifier(const ClassifierOptions& opts, const FeatureD
         opt.set_lr(1e-3 * (1.0 - (double)(step - 1) / total));
         opt.step();
         running = step == 1 ? loss.item<double>() : 0.98 * running + 0.02 * loss.item<double>();
-        // On a terminal one line is redrawn every 20 steps; in a log, a plain line at every
-        // tenth of the run, with no escape codes.
-        const int64_t every = tty ? 20 : std::max<int64_t>(1, total / 10);
-        if (opts.progress && (step % every == 0 || step == total)) {
-            const double s =
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-            std::fprintf(stderr, "%s  step %lld/%lld  epoch %.2f  loss %.4f  %.0f s%s",
-                         tty ? "\r" : "", (long long)step, (long long)total,
-                         (double)step / per_epoch, running, s, tty ? "\033[K" : "\n");
-        }
+        char detail[64];
+        std::snprintf(detail, sizeof detail, "epoch %.2f  loss %.4f", (double)step / per_epoch,
+                      running);
+        progress.update(step, detail);
     }
+    progress.finish();
     TrainedClassifier t;
     t.net = net;
     t.key = data.key;
@@ -259,7 +255,6 @@ TrainedClassifier train_classifier(const ClassifierOptions& opts, const FeatureD
     ck.save(t.path);
     t.hash = file_hash(t.path);
     if (opts.progress) {
-        if (tty) std::fprintf(stderr, "\n");  // ends the redrawn progress line
         if (classes > 0)
             std::fprintf(stderr, "%s classifier: test accuracy %.2f%% after %lld epochs (%.0f s)\n",
                          data.key.c_str(), 100 * t.test_accuracy, (long long)opts.epochs, seconds);

@@ -42,9 +42,9 @@ private:
 
 struct ClassifierOptions {
     std::string data = "mnist";  // mnist, fashion, or an image folder
-    std::string data_root = "data";
-    int64_t image_size = 32;  // folders only: the side images are fitted to (mnist/fashion: 28)
-    int64_t epochs = 4;       // with Adam's lr decayed linearly to 0: 99.2% MNIST, 91% Fashion
+    std::string data_root;       // empty: nn::find_data_root searches
+    int64_t image_size = 32;     // folders only: the side images are fitted to (mnist/fashion: 28)
+    int64_t epochs = 4;          // with Adam's lr decayed linearly to 0: 99.2% MNIST, 91% Fashion
     int64_t batch_size = 64;
     uint64_t seed = 0;
     std::string out;       // the checkpoint path; empty: the cache path (classifier_path)

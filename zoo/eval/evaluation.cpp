@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "engine/io/safetensors.h"
+#include "zoo/report/progress.h"
 
 namespace zg::zoo {
 
@@ -25,16 +26,19 @@ Tensor to_native_size(const Tensor& images, const Shape& native) {
     return images.slice(2, pad, pad + native[1]).slice(3, pad, pad + native[2]).contiguous();
 }
 
-FeatureOutputs extract_features(FeatureNet& net, const Tensor& images) {
+FeatureOutputs extract_features(FeatureNet& net, const Tensor& images, const std::string& what) {
     NoGradGuard ng;
     net.eval();
     std::vector<Tensor> feats, probs;
+    ProgressLine progress(what, images.size(0), !what.empty());
     for (int64_t at = 0; at < images.size(0); at += 500) {
+        progress.update(at);
         Tensor x = images.slice(0, at, std::min(at + 500, images.size(0))).contiguous();
         Tensor f = net.features(x);
         feats.push_back(f);
         if (net.num_classes > 0) probs.push_back(softmax(net.forward(x), 1));
     }
+    progress.update(images.size(0));
     FeatureOutputs out;
     out.features = concat(feats, 0);
     if (!probs.empty()) out.probs = concat(probs, 0);
@@ -57,7 +61,9 @@ Evaluator::Evaluator(const EvalOptions& opts) : opts_(opts) {
         reference_.features = file.tensors.at("features");
         if (file.tensors.count("probs")) reference_.probs = file.tensors.at("probs");
     } else {
-        reference_ = extract_features(*net_.net, ref.examples().slice(0, 0, n));
+        reference_ =
+            extract_features(*net_.net, ref.examples().slice(0, 0, n),
+                             opts.progress ? "reference features (once, then cached)" : "");
         std::map<std::string, Tensor> tensors{{"features", reference_.features}};
         if (reference_.probs.defined()) tensors["probs"] = reference_.probs;
         save_safetensors(path, tensors);
@@ -77,7 +83,10 @@ Json Evaluator::evaluate(const Tensor& images, bool all_metrics) {
     Tensor x = to_native_size(images, native_shape());
     const int64_t n = x.size(0);
     ZG_CHECK(n >= 10, "only ", n, " samples; evaluation needs at least 10 (use more with --n)");
-    FeatureOutputs fake = extract_features(*net_.net, x);
+    FeatureOutputs fake = extract_features(*net_.net, x, opts_.progress ? "sample features" : "");
+    if (opts_.progress)
+        std::fprintf(stderr, "computing FID, KID%s ...\n",
+                     all_metrics ? ", precision/recall, density/coverage, IS, modes" : "");
     Json r;
     r["dataset"] = opts_.data;
     r["n"] = n;

@@ -14,13 +14,14 @@
 namespace zg::zoo {
 
 struct EvalOptions {
-    std::string data = "mnist";  // mnist, fashion, or an image folder
-    std::string data_root = "data";
+    std::string data = "mnist";      // mnist, fashion, or an image folder
+    std::string data_root;           // empty: nn::find_data_root searches
     std::string reference = "test";  // the real set: "train" or "test" split
     int64_t reference_n = 10000;     // at most this many reference images (the first ones)
     int64_t image_size = 32;         // folders: the side images are fitted to
     uint64_t seed = 0;               // KID's subsets
     ClassifierOptions classifier;    // how to train the network when none is cached
+    bool progress = false;           // progress lines on stderr for features and metrics
 };
 
 // Images at the feature network's native size [C, S, S]: equal sizes pass; 32×32 samples of a
@@ -32,8 +33,10 @@ struct FeatureOutputs {
     Tensor features;  // [N, 128]
     Tensor probs;     // [N, K] softmax, undefined for an autoencoder
 };
-// The network's outputs on images [N, C, S, S] (eval mode, no graph, batches of 500).
-FeatureOutputs extract_features(FeatureNet& net, const Tensor& images);
+// The network's outputs on images [N, C, S, S] (eval mode, no graph, batches of 500), with a
+// progress line named `what` when that is not empty.
+FeatureOutputs extract_features(FeatureNet& net, const Tensor& images,
+                                const std::string& what = "");
 
 // Everything that compares samples with one data set's reference: the network (trained and
 // cached on first use) and the reference features (cached too).

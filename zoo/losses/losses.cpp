@@ -27,6 +27,22 @@ Tensor sq(const Tensor& x) {
 
 }  // namespace
 
+nlohmann::json loss_recipe(Loss loss) {
+    switch (loss) {
+        case Loss::wgan_gp:
+            return {
+                {"lr_g", 1e-4}, {"lr_d", 1e-4}, {"beta1", 0.0}, {"beta2", 0.9}, {"n_critic", 5}};
+        case Loss::wgan:
+            return {{"optim_d", "rmsprop"},
+                    {"optim_g", "rmsprop"},
+                    {"lr_g", 5e-5},
+                    {"lr_d", 5e-5},
+                    {"n_critic", 5}};
+        default:
+            return nlohmann::json::object();
+    }
+}
+
 Loss parse_loss(const std::string& name) {
     std::string known;
     for (const Named& n : kLosses) {

@@ -93,6 +93,16 @@ std::string schedule_section(const std::vector<double>& steps,
     return os.str();
 }
 
+// A metrics line is drawn only when it is an object with a numeric step: a line cut short or
+// edited by hand ([1,2], {"step":null}) is left out of the page, never fatal to the run.
+bool drawable(const Json& j) {
+    return j.is_object() && j.contains("step") && j.at("step").is_number();
+}
+
+std::string text_of(const Json& j, const char* key) {
+    return j.contains(key) && j.at(key).is_string() ? j.at(key).get<std::string>() : "";
+}
+
 }  // namespace
 
 void write_report(const std::string& dir) {
@@ -108,8 +118,8 @@ void write_report(const std::string& dir) {
     std::vector<Json> warnings;  // the health monitor's lines (zoo/train/health.h)
     // Sample-quality curves (zoo/eval/evaluation.h): per key, the steps and values.
     std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> quality;
+    std::erase_if(lines, [](const Json& j) { return !drawable(j); });
     for (const Json& j : lines) {
-        if (j.is_discarded()) continue;
         if (j.contains("budget_reached")) continue;  // where --minutes stopped the run
         if (j.contains("warning")) {
             warnings.push_back(j);
@@ -136,7 +146,8 @@ void write_report(const std::string& dir) {
     std::vector<std::string> grids;
     if (fs::exists(dir + "/samples"))
         for (auto& e : fs::directory_iterator(dir + "/samples"))
-            if (e.path().extension() == ".png") grids.push_back(e.path().filename().string());
+            if (e.path().extension() == ".png" && e.path().filename().string().starts_with("step_"))
+                grids.push_back(e.path().filename().string());
     std::sort(grids.begin(), grids.end());
     std::string config = "{}";
     {
@@ -155,9 +166,9 @@ void write_report(const std::string& dir) {
     if (!warnings.empty()) {
         html << "<h2 style='color:#b00'>Health warnings</h2><table style='background:#fee'>";
         for (const Json& w : warnings)
-            html << "<tr><td>step " << w.value("step", 0) << "</td><td><b>"
-                 << escape(w.value("warning", "")) << "</b></td><td>"
-                 << escape(w.value("message", "")) << "</td></tr>";
+            html << "<tr><td>step " << w.at("step").dump() << "</td><td><b>"
+                 << escape(text_of(w, "warning")) << "</b></td><td>"
+                 << escape(text_of(w, "message")) << "</td></tr>";
         html << "</table>";
     }
     html << "<h2>Losses</h2>" << svg_chart(steps, losses);
@@ -168,12 +179,14 @@ void write_report(const std::string& dir) {
                 "docs/EVALUATION.md)</h2>";
         for (auto& [k, sv] : quality) html << svg_chart(sv.first, {{k, sv.second}});
     }
-    if (!lines.empty() && !lines.back().is_discarded()) {
+    if (!lines.empty()) {
         html << "<h2>Last logged metrics</h2><table>";
         for (auto& [k, v] : lines.back().items())
             html << "<tr><td>" << escape(k) << "</td><td>" << escape(v.dump()) << "</td></tr>";
         html << "</table>";
     }
+    if (fs::exists(dir + "/samples/real.png"))
+        html << "<h2>Real images</h2><img src='samples/real.png' width='280'>";
     html << "<h2>Samples (fixed z)</h2>";
     for (auto it = grids.rbegin(); it != grids.rend(); ++it)
         html << "<figure style='display:inline-block'><img src='samples/" << *it

@@ -45,7 +45,9 @@ std::map<std::string, std::string> adversarial_help() {
     return {
         {"loss",
          "Adversarial loss: minimax, ns (non-saturating), wgan (weight clipping), wgan-gp, "
-         "lsgan, hinge, rsgan, ragan, ralsgan (docs/LOSSES.md)"},
+         "lsgan, hinge, rsgan, ragan, ralsgan (docs/LOSSES.md); wgan and wgan-gp bring their "
+         "papers' optimizer settings for the flags not given (wgan: RMSprop, lr 5e-5, 5 critic "
+         "steps; wgan-gp: Adam lr 1e-4, beta (0, 0.9), 5 critic steps)"},
         {"reg",
          "D regularizer: gp (gradient penalty on interpolates), r1 (on reals), r2 (on "
          "fakes), drift (ProGAN's E[D(x)^2]), none, or a sum such as gp+drift (weights "

@@ -1,6 +1,7 @@
 #include "zoo/train/health.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 
 #include "zoo/train/flag.h"
@@ -48,30 +49,74 @@ bool HealthMonitor::has_flag(const char* key) const {
     return options.keys.empty() || options.keys.count(key);
 }
 
+Json HealthMonitor::setting(const char* key) const {
+    return options.config.contains(key) ? options.config.at(key) : Json();
+}
+
+bool HealthMonitor::has_penalty() const {
+    const std::string reg = setting("reg").is_string() ? setting("reg").get<std::string>() : "";
+    return reg.find("gp") != std::string::npos || reg.find("r1") != std::string::npos ||
+           (reg == "auto" && setting("loss") == "wgan-gp");
+}
+
+bool HealthMonitor::is_critic() const {
+    return setting("loss") == "wgan" || setting("loss") == "wgan-gp";
+}
+
+bool HealthMonitor::has_d_spectral_norm() const {
+    return setting("spectral_norm") == "d" || setting("spectral_norm") == "both";
+}
+
 // "--a, --b" for the keys among `wanted` the model has.
-std::string HealthMonitor::flags(std::initializer_list<const char*> wanted) const {
+std::string HealthMonitor::flags(const std::vector<const char*>& wanted) const {
     std::string out;
     for (const char* k : wanted)
         if (has_flag(k)) out += (out.empty() ? "" : ", ") + flag_of(k);
     return out;
 }
 
-// The usual ways to weaken a D that wins, in the flags of this model.
+// The usual ways to weaken a D that wins, in the flags of this model and only those that would
+// change the run (no lowering --n-critic below 1, no --instance-noise where there is some).
 std::string HealthMonitor::weaken_d() const {
     std::vector<std::string> ways;
-    if (auto f = flags({"lr_d", "ndf", "n_critic"}); !f.empty()) ways.push_back("lower " + f);
-    if (has_flag("instance_noise")) ways.push_back("add --instance-noise");
+    std::vector<const char*> lower = {"lr_d", "ndf"};
+    if (!setting("n_critic").is_number() || setting("n_critic").get<int64_t>() > 1)
+        lower.push_back("n_critic");
+    if (auto f = flags(lower); !f.empty()) ways.push_back("lower " + f);
+    const bool noisy =
+        setting("instance_noise").is_number() && setting("instance_noise").get<double>() > 0;
+    if (has_flag("instance_noise") && !noisy) ways.push_back("add --instance-noise");
     if (auto f = flags({"real_label", "label_flip", "one_sided_smoothing", "real_target"});
         !f.empty())
         ways.push_back("soften D's targets (" + f + ")");
-    if (has_flag("spectral_norm")) ways.push_back("use --spectral-norm d");
+    if (has_flag("spectral_norm") && !has_d_spectral_norm())
+        ways.push_back("use --spectral-norm d");
     std::string out = "Weaken D";
     for (size_t i = 0; i < ways.size(); ++i) out += (i ? ", " : ": ") + ways[i];
     return out;
 }
 
+// The remedies for an unstable D loss that this run does not already use.
+std::string HealthMonitor::steady_d() const {
+    std::vector<std::string> ways = {"lower the learning rates"};
+    // Wasserstein critics are meant to be trained to near optimality between G steps.
+    if (is_critic() && has_flag("n_critic") &&
+        (!setting("n_critic").is_number() || setting("n_critic").get<int64_t>() < 5))
+        ways.push_back("train the critic more per G step (--n-critic 5)");
+    const bool adam_half = setting("optim_d") == "adam" && setting("beta1") == Json(0.5);
+    if (has_flag("beta1") && !adam_half && !is_critic())
+        ways.push_back("use Adam with --beta1 0.5");
+    if (has_flag("reg") && !has_penalty()) ways.push_back("add a gradient penalty (--reg gp)");
+    std::string out;
+    for (size_t i = 0; i < ways.size(); ++i)
+        out += (i == 0 ? "" : i + 1 == ways.size() ? ", or " : ", ") + ways[i];
+    out[0] = (char)std::toupper((unsigned char)out[0]);
+    return out;
+}
+
 HealthOptions health_options_from(const Json& c) {
     HealthOptions o;
+    o.config = c;
     for (auto& item : c.items()) o.keys.insert(item.key());
     o.window = c.value("health_window", o.window);
     const std::string loss = c.value("loss", std::string("ns"));
@@ -104,8 +149,9 @@ std::vector<HealthWarning> HealthMonitor::observe(int64_t step, const Scalars& s
     for (auto& [k, v] : s) {
         if (!std::isfinite(v)) {
             std::string fixes = "lower the learning rate";
-            if (has_flag("reg")) fixes += ", use a gradient penalty (--reg gp)";
-            if (has_flag("spectral_norm")) fixes += ", use --spectral-norm";
+            if (has_flag("reg") && !has_penalty()) fixes += ", use a gradient penalty (--reg gp)";
+            if (has_flag("spectral_norm") && !has_d_spectral_norm())
+                fixes += ", use --spectral-norm";
             report("non_finite", k + " is " + fmt(v) + ": " + fixes + ", check the data");
             continue;
         }
@@ -128,11 +174,8 @@ std::vector<HealthWarning> HealthMonitor::observe(int64_t step, const Scalars& s
         const double limit =
             options.loss_floor_zero ? kMaxLossStd : std::max(kMaxLossStd, std::abs(m));
         if (sd > limit)
-            report("loss_variance",
-                   "D loss varies wildly (std " + fmt(sd) + ", mean " + fmt(m) + over +
-                       "): training is unstable. Lower the learning rates, use Adam with "
-                       "--beta1 0.5" +
-                       (has_flag("reg") ? ", or a gradient penalty (--reg gp)" : ""));
+            report("loss_variance", "D loss varies wildly (std " + fmt(sd) + ", mean " + fmt(m) +
+                                        over + "): training is unstable. " + steady_d());
     }
     for (const char* net : {"d", "g"}) {
         const std::string key = std::string("grad_norm_") + net;
@@ -142,7 +185,7 @@ std::vector<HealthWarning> HealthMonitor::observe(int64_t step, const Scalars& s
                 report(key, std::string(net[0] == 'd' ? "D" : "G") + "'s gradient norm is " +
                                 fmt(med) + " (median" + over + ", above " + fmt(kMaxGradNorm) +
                                 "): lower the learning rate" +
-                                (has_flag("reg")
+                                (has_flag("reg") && !has_penalty()
                                      ? ", add normalization or a gradient penalty (--reg gp / r1)"
                                      : ""));
         }

@@ -36,6 +36,9 @@ struct HealthOptions {
     bool probabilities = true;    // d_real / d_fake are D's probabilities (the logit losses)
     // The config keys of the run's model: a remedy names only the flags it has (empty: all).
     std::set<std::string> keys = {};
+    // The run's settings: a remedy never recommends what the run already does (--beta1 0.5 to
+    // a run with β₁ 0.5, a gradient penalty to a run that has one).
+    Json config = Json::object();
 };
 // The options for a run's config: health_window, the loss (config "loss", if any) and the
 // config's keys.
@@ -55,8 +58,14 @@ private:
     // is recorded as reported.
     bool fresh(const std::string& symptom, int64_t step);
     bool has_flag(const char* key) const;
-    std::string flags(std::initializer_list<const char*> wanted) const;
+    // The run's value of `key` (null when the config does not say).
+    Json setting(const char* key) const;
+    bool has_penalty() const;  // --reg gp or r1, or wgan-gp's automatic gp
+    bool is_critic() const;    // a Wasserstein loss, whose critic wants several steps
+    bool has_d_spectral_norm() const;
+    std::string flags(const std::vector<const char*>& wanted) const;
     std::string weaken_d() const;
+    std::string steady_d() const;
     std::map<std::string, std::deque<double>> history_;  // the last `window` values per scalar
     std::map<std::string, int64_t> last_reported_;       // symptom → step
 };

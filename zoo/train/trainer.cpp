@@ -3,6 +3,7 @@
 #include <omp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -10,15 +11,21 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <optional>
 
+#include "engine/backend/memory_limit.h"
+#include "nn/data/data_root.h"
 #include "nn/data/dataloader.h"
 #include "nn/optim/ema.h"
 #include "zoo/eval/evaluation.h"
 #include "zoo/registry.h"
 #include "zoo/report/images.h"
+#include "zoo/report/progress.h"
 #include "zoo/report/report.h"
 #include "zoo/train/health.h"
+#include "zoo/train/run_lock.h"
+#include "zoo/train/run_reference.h"
 
 namespace zg::zoo {
 
@@ -26,17 +33,17 @@ namespace fs = std::filesystem;
 
 Json common_defaults() {
     return Json{{"data", "mnist"},
-                {"data_root", "data"},
+                {"data_root", ""},
                 {"steps", 0},
                 {"epochs", 1},
                 {"seed", 0},
                 {"threads", 0},
-                {"sample_every", 500},
+                {"sample_every", "auto"},
                 {"checkpoint_every", 1000},
                 {"log_every", 50},
                 {"ema", 0.0},
                 {"lr_decay", "constant"},
-                {"n_samples", 64},
+                {"n", 64},
                 {"eval_every", 0},
                 {"health_window", 100},
                 {"stop_on_failure", false},
@@ -58,7 +65,24 @@ bool resumable_key(const std::string& key) {
     return false;
 }
 
+int64_t auto_sample_every(int64_t target) {
+    int64_t every = 1;
+    for (int64_t p = 1; p <= target / 10; p *= 10)
+        for (int64_t m : {1, 2, 5})
+            if (m * p <= target / 10) every = m * p;
+    return every;
+}
+
 namespace {
+
+// Whether `dir` is missing or holds nothing but a lock file (a run that failed before writing
+// anything, or a lock just taken).
+bool holds_no_run(const std::string& dir) {
+    if (!fs::exists(dir)) return true;
+    for (auto& e : fs::directory_iterator(dir))
+        if (e.path().filename() != RunLock::file_name) return false;
+    return true;
+}
 
 // The signal that asked training to stop (0: none yet).
 std::atomic<int> g_interrupted{0};
@@ -108,6 +132,29 @@ Tensor sample_with(Gan& model, nn::EMA* ema, const Tensor& z) {
     }
     g.load_state_dict(snapshot);
     return images;
+}
+
+// Refuses, naming `flag`, n samples of `example` shape that would not fit in memory: the
+// samples, their latents and one copy for the output (a grid, an array), in float32.
+void check_samples_fit(int64_t n, const Shape& example, const std::string& flag) {
+    check_fits_in_memory(3.0 * 4 * (double)n * (double)shape_numel(example),
+                         flag + " " + std::to_string(n));
+}
+
+// G(z) in batches of at most 500 (each the batch BatchNorm takes its statistics from), so the
+// memory of G's activations does not grow with the number of samples; a progress line named
+// `progress` when that is not empty.
+Tensor sample_in_batches(Gan& model, nn::EMA* ema, const Tensor& z,
+                         const std::string& progress = "") {
+    const int64_t n = z.size(0);
+    std::vector<Tensor> parts;
+    ProgressLine line(progress, n, !progress.empty());
+    for (int64_t at = 0; at < n; at += 500) {
+        line.update(at);
+        parts.push_back(sample_with(model, ema, z.slice(0, at, std::min(at + 500, n))));
+    }
+    line.update(n);
+    return parts.size() == 1 ? parts[0] : concat(parts, 0);
 }
 
 // Installs SIGINT/SIGTERM/SIGHUP handlers that ask the loop to stop after the current step (so
@@ -181,10 +228,15 @@ struct Run {
     // The schedule, read once from the config.
     int64_t per_epoch = 0, target = 0;
     int64_t log_every = 1, sample_every = 0, checkpoint_every = 0, eval_every = 0;
+    // The progress line's clock: when it was last drawn, and the rate's last measuring point.
+    double last_status = 0, rate_since = 0, smoothed_rate = -1;
+    bool report_failed = false;  // warned once that report.html could not be drawn
+    int64_t rate_step = 0;
     std::string lr_decay;
     bool tty = false;  // progress rewrites one stderr line instead of printing one per log
 
     // This session's bookkeeping.
+    std::unique_ptr<RunLock> lock;  // held from the start of set-up to the end of the run
     std::ofstream metrics;
     std::chrono::steady_clock::time_point start;
     int64_t first_step = 0;
@@ -195,28 +247,42 @@ struct Run {
         : config(config_in), dir(run_dir) {
         if (config.at("threads").get<int>() > 0)
             omp_set_num_threads(config.at("threads").get<int>());
-        ZG_CHECK(resume || !fs::exists(dir) || fs::is_empty(dir), "--out ", dir,
-                 " already exists and is not empty; choose another directory, or continue that "
-                 "run with --resume ",
-                 dir);
+        auto check_free = [&] {
+            ZG_CHECK(resume || holds_no_run(dir), "--out ", dir,
+                     " already exists and is not empty; choose another directory, or continue "
+                     "that run with --resume ",
+                     dir);
+        };
+        // Before the lock, which creates the directory: none is made for a run whose data or
+        // model is bad, and no lock file is left in a directory that is not a run's.
+        check_free();
         build_data_and_model();
-        if (!resume) {  // only once the data and the model are known to be good
+        lock = std::make_unique<RunLock>(dir);
+        check_free();  // another process may have started a run there in between
+        build_training_state();
+        if (resume) {
+            restore_checkpoint();
+            truncate_metrics(step);
+        }
+        read_schedule();
+        apply_lr_schedule();  // a model that cannot decay refuses before any training
+        if (!resume) {        // only once the data, the model and the schedule are known to be good
             fs::create_directories(dir + "/samples");
             fs::create_directories(dir + "/checkpoints");
             std::ofstream(dir + "/config.json") << config.dump(2) << "\n";
+            write_real_grid();
         }
-        build_training_state();
-        if (resume) restore_checkpoint();
-        read_schedule();
-        apply_lr_schedule();  // a model that cannot decay refuses before any training
         metrics.open(dir + "/metrics.jsonl", std::ios::app);
         start = std::chrono::steady_clock::now();
-        first_step = step;
+        first_step = rate_step = step;
     }
 
     void build_data_and_model() {
         const int64_t image_size =
             config.contains("image_size") ? config.at("image_size").get<int64_t>() : 32;
+        // Where the data was found goes into config.json, so resume and eval read the same.
+        if (nn::uses_data_root(config.at("data")))
+            config["data_root"] = nn::find_data_root(config.at("data_root"), config.at("data"));
         data = nn::load_dataset(config.at("data"), true, image_size, 0, config.at("data_root"));
         config["channels"] = data->example_shape()[0];  // so `sample` can rebuild G
         config["num_classes"] = data->num_classes();    // and a class-conditional one
@@ -234,7 +300,10 @@ struct Run {
         model->set_batch_source([this] { return loader->next(); });
         rng.manual_seed(seed + 1);
         Rng fixed(seed + 2);
-        fixed_z = model->sample_z(config.at("n_samples").get<int64_t>(), fixed);
+        const int64_t n = config.at("n").get<int64_t>();
+        ZG_CHECK(n > 0, "--n must be at least 1 (the images in each sample grid), got ", n);
+        check_samples_fit(n, data->example_shape(), "--n");
+        fixed_z = model->sample_z(n, fixed);
         if (config.at("ema").get<double>() > 0)
             ema = std::make_unique<nn::EMA>(model->generator(), config.at("ema").get<double>());
         // The health monitor watches the adversarial game; a run that trains no G has none.
@@ -244,6 +313,10 @@ struct Run {
 
     void read_schedule() {
         per_epoch = loader->batches_per_epoch();
+        const int64_t epochs = config.at("epochs").get<int64_t>();
+        ZG_CHECK(epochs <= std::numeric_limits<int64_t>::max() / std::max<int64_t>(per_epoch, 1),
+                 "--epochs ", epochs, " is too many: at ", per_epoch,
+                 " steps per epoch the step count would overflow");
         target = model->planned_steps() > 0 ? model->planned_steps()
                  : config.at("steps").get<int64_t>() > 0
                      ? config.at("steps").get<int64_t>()
@@ -252,7 +325,10 @@ struct Run {
         ZG_CHECK(lr_decay == "constant" || lr_decay == "linear", "--lr-decay must be constant or ",
                  "linear, got '", lr_decay, "'");
         log_every = std::max<int64_t>(1, config.at("log_every").get<int64_t>());
-        sample_every = config.at("sample_every").get<int64_t>();
+        const Json& every = config.at("sample_every");
+        ZG_CHECK(every.is_number_integer() || every == "auto",
+                 "--sample-every must be a number of steps or auto, got ", every.dump());
+        sample_every = every == "auto" ? auto_sample_every(target) : every.get<int64_t>();
         checkpoint_every = config.at("checkpoint_every").get<int64_t>();
         eval_every = config.at("eval_every").get<int64_t>();
         tty = ::isatty(STDERR_FILENO);
@@ -268,11 +344,11 @@ struct Run {
     void announce(bool resume) const {
         std::printf(
             "%s %s on %s: %lld examples, %lld steps per epoch, target %lld steps, seed %llu, "
-            "%d threads\nrun directory: %s\n",
+            "%d threads\nrun directory: %s (sample grids every %lld steps)\n",
             resume ? "resuming" : "training", find_model(config.at("model")).name.c_str(),
             data->name().c_str(), (long long)data->size(), (long long)per_epoch, (long long)target,
             (unsigned long long)config.at("seed").get<uint64_t>(), omp_get_max_threads(),
-            dir.c_str());
+            dir.c_str(), (long long)(sample_every > 0 ? sample_every : target));
         std::fflush(stdout);
     }
 
@@ -300,10 +376,15 @@ struct Run {
             ema->update(model->generator());
         }
         window.add(s);
-        if (step % log_every == 0 || step == target) log_progress();
+        if (step % log_every == 0 || step == target)
+            log_progress();
+        else if (tty && session_seconds() - last_status >= 1.0)
+            print_status(window.mean());
         if (sample_every > 0 && step % sample_every == 0) write_samples();
         if (eval_every > 0 && step % eval_every == 0 && step != target) evaluate(total_seconds());
-        if (checkpoint_every > 0 && step % checkpoint_every == 0) save_checkpoint(total_seconds());
+        if (checkpoint_every > 0 && step % checkpoint_every == 0 &&
+            !save_checkpoint(total_seconds()))
+            return Stop::non_finite;
         if (g_interrupted) return Stop::interrupted;
         if (unhealthy && config.value("stop_on_failure", false)) return Stop::unhealthy;
         const double minutes = config.value("minutes", 0.0);
@@ -349,23 +430,57 @@ struct Run {
     }
 
     // ---- log ----
-    // The mean of each scalar since the last log line, to metrics.jsonl and as one progress
-    // line (rewritten in place on a terminal).
+    // The mean of each scalar since the last log line, to metrics.jsonl and the progress line.
     void log_progress() {
-        const double now = session_seconds();
-        Json line{{"step", step}, {"epoch", (double)step / per_epoch}, {"time_s", elapsed + now}};
         const Scalars m = window.mean();
+        write_metrics_line(m);
+        print_status(m);
+        window = Window();
+    }
+
+    void write_metrics_line(const Scalars& m) {
+        Json line{{"step", step}, {"epoch", (double)step / per_epoch}, {"time_s", total_seconds()}};
         for (auto& [k, v] : m) line[k] = v;
-        const Scalars where = model->position();
-        for (auto& [k, v] : where) line[k] = v;
+        for (auto& [k, v] : model->position()) line[k] = v;
         metrics << line.dump() << "\n" << std::flush;
-        const double rate = (step - first_step) / std::max(now, 1e-9);
-        char head[160];
-        std::snprintf(head, sizeof head, "step %lld/%lld  epoch %.2f  %.2f it/s  ETA %s",
-                      (long long)step, (long long)target, (double)step / per_epoch, rate,
-                      format_duration((target - step) / std::max(rate, 1e-9)).c_str());
-        std::string msg = head;
-        for (auto& [k, v] : where) {
+    }
+
+    // Steps per second over the last half second or more, smoothed (an average since the start
+    // hides a run that has sped up or slowed down).
+    double current_rate(double now) {
+        if (now - rate_since >= 0.5) {
+            const double recent = (step - rate_step) / (now - rate_since);
+            smoothed_rate = smoothed_rate < 0 ? recent : 0.7 * smoothed_rate + 0.3 * recent;
+            rate_since = now;
+            rate_step = step;
+        }
+        return smoothed_rate >= 0 ? smoothed_rate : (step - first_step) / std::max(now, 1e-9);
+    }
+
+    // The progress line: step and percent, the current it/s, the ETA (a --minutes budget's when
+    // that ends the run first), the model's position and its losses m. On a terminal it is
+    // redrawn in place with a bar, at least once a second; in a log it is one plain line per
+    // --log-every steps.
+    void print_status(const Scalars& m) {
+        const double now = session_seconds();
+        last_status = now;
+        const double rate = current_rate(now);
+        double eta = (target - step) / std::max(rate, 1e-9);
+        const double budget_left = config.value("minutes", 0.0) * 60 - total_seconds();
+        const bool budget_ends_it = config.value("minutes", 0.0) > 0 && budget_left < eta;
+        if (budget_ends_it) eta = std::max(budget_left, 0.0);
+        const double done = target > 0 ? (double)step / target : 1.0;
+        std::string msg;
+        if (tty) {
+            const size_t filled = (size_t)std::clamp(done * 20, 0.0, 20.0);
+            msg.append(1, '[').append(filled, '#').append(20 - filled, '.').append("] ");
+        }
+        char head[200];
+        std::snprintf(head, sizeof head, "step %lld/%lld (%.1f%%)  epoch %.2f  %.2f it/s  ETA %s%s",
+                      (long long)step, (long long)target, 100 * done, (double)step / per_epoch,
+                      rate, format_duration(eta).c_str(), budget_ends_it ? " (--minutes)" : "");
+        msg += head;
+        for (auto& [k, v] : model->position()) {
             char value[64];
             std::snprintf(value, sizeof value, "  %s %.4g", k.c_str(), v);
             msg += value;
@@ -386,7 +501,6 @@ struct Run {
         else
             std::printf("%s\n", msg.c_str());
         std::fflush(stdout);
-        window = Window();
     }
 
     // Held-out measurements, one metrics.jsonl line of their own (step, epoch, time_s, then
@@ -397,14 +511,9 @@ struct Run {
         // time may train the evaluation classifier.
         if (eval_every > 0 && model->trains_generator() && has_sample_quality(config.at("data"))) {
             Rng fixed(config.at("seed").get<uint64_t>() + 3);
-            Tensor z = model->sample_z(training_eval_samples, fixed);
-            std::vector<Tensor> parts;
-            for (int64_t at = 0; at < z.size(0); at += 500) {
-                const int64_t end = std::min(at + 500, z.size(0));
-                parts.push_back(sample_with(*model, ema.get(), z.slice(0, at, end)));
-            }
+            const Tensor z = model->sample_z(training_eval_samples, fixed);
             for (auto& [k, v] : sample_quality(config.at("data"), config.at("data_root"),
-                                               concat(parts, 0), evaluator))
+                                               sample_in_batches(*model, ema.get(), z), evaluator))
                 s[k] = v;
         }
         if (s.empty()) return;
@@ -421,17 +530,42 @@ struct Run {
 
     // A run that never trains G (a --supervised-only baseline) has nothing to show but its
     // report.
+    // report.html is a view of the run: when it cannot be drawn, training goes on and says so
+    // once (the metrics and checkpoints it is drawn from are what matter).
+    void refresh_report() {
+        try {
+            write_report(dir);
+        } catch (const std::exception& e) {
+            if (!report_failed)
+                std::fprintf(stderr,
+                             "warning: report.html could not be updated (%s); training "
+                             "goes on\n",
+                             e.what());
+            report_failed = true;
+        }
+    }
+
+    // The real images once, beside the samples, as pytorch/examples' real_samples.png: the
+    // first --n examples of the data set.
+    void write_real_grid() const {
+        if (!model->trains_generator() || data->example_shape().size() != 3) return;
+        const int64_t n = std::min<int64_t>(config.at("n").get<int64_t>(), data->size());
+        std::vector<int64_t> first(n);
+        for (int64_t i = 0; i < n; ++i) first[i] = i;
+        save_image_grid(data->get(first).x, dir + "/samples/real.png");
+    }
+
     void write_samples() {
         if (!model->trains_generator()) {
-            write_report(dir);
+            refresh_report();
             return;
         }
-        Tensor images = sample_with(*model, ema.get(), fixed_z);
+        Tensor images = sample_in_batches(*model, ema.get(), fixed_z);
         if (images.dim() == 4)
             save_image_grid(images, dir + "/samples/" + step_name("step_", step, ".png"));
         else
             save_npy(images, dir + "/samples/" + step_name("step_", step, ".npy"));
-        write_report(dir);
+        refresh_report();
     }
 
     // ---- checkpoints ----
@@ -439,9 +573,32 @@ struct Run {
         return dir + "/checkpoints/" + name;
     }
 
+    // The first parameter or buffer of G, D or the EMA that is not finite ("D/main.1.running_var"),
+    // or nothing. Losses can stay finite while BatchNorm's running variance overflows.
+    std::optional<std::string> non_finite_state() const {
+        std::vector<std::pair<std::string, nn::StateDict>> parts = {
+            {"G", model->generator().state_dict()}, {"D", model->discriminator().state_dict()}};
+        if (ema) parts.emplace_back("ema", ema->state_dict());
+        for (auto& [part, state] : parts)
+            for (auto& [name, t] : state)
+                if (is_floating(t.dtype()) && !all_finite(t)) return part + "/" + name;
+        return std::nullopt;
+    }
+
     // total: training time of the whole run so far (stored, so time_s continues across
-    // resumes).
-    void save_checkpoint(double total) {
+    // resumes). A checkpoint holding a NaN or inf is never written: returns false, having said
+    // which tensor and where the last finite checkpoint is.
+    bool save_checkpoint(double total) {
+        if (auto bad = non_finite_state()) {
+            const std::string last = checkpoint_path("latest.safetensors");
+            std::fprintf(stderr,
+                         "\nerror: %s is not finite at step %lld (the run diverged); no checkpoint "
+                         "was written. %s Try a lower learning rate or a gradient penalty.\n",
+                         bad->c_str(), (long long)step,
+                         fs::exists(last) ? ("The last finite checkpoint is " + last + ".").c_str()
+                                          : "No checkpoint had been written yet.");
+            return false;
+        }
         nn::Checkpoint ck;
         model->save(ck);
         if (ema) ck.add_ema("ema", *ema);
@@ -456,6 +613,35 @@ struct Run {
         ck.save(checkpoint_path("latest.safetensors"));
         if (checkpoint_every > 0 && step % checkpoint_every == 0)  // numbered copies at the cadence
             ck.save(checkpoint_path(step_name("step_", step, ".safetensors")));
+        return true;
+    }
+
+    // A run stopped after its last checkpoint (kill -9) had logged steps past it, which it
+    // will now train and log again: metrics.jsonl is cut back to the checkpoint's step, so
+    // each step is logged once. Lines that are not objects with a step (the line a kill cut
+    // short) go too. The file is replaced atomically.
+    void truncate_metrics(int64_t upto) const {
+        const std::string path = dir + "/metrics.jsonl";
+        std::ifstream in(path);
+        std::string line, kept;
+        bool dropped = false;
+        while (std::getline(in, line)) {
+            const Json j = Json::parse(line, nullptr, false);
+            const bool keep = j.is_object() && j.contains("step") && j.at("step").is_number() &&
+                              j.at("step").get<double>() <= (double)upto;
+            if (keep)
+                kept += line + "\n";
+            else
+                dropped = true;
+        }
+        if (!dropped) return;
+        const std::string tmp = path + ".tmp";
+        {
+            std::ofstream out(tmp, std::ios::trunc);
+            out << kept;
+            ZG_CHECK(out.flush(), tmp, ": cannot write (is the disk full?)");
+        }
+        fs::rename(tmp, path);
     }
 
     void restore_checkpoint() {
@@ -482,12 +668,15 @@ struct Run {
     int finish(Stop why) {
         if (tty) std::fprintf(stderr, "\n");
         if (why == Stop::non_finite) {
-            write_report(dir);
+            refresh_report();
             return exit_code(why);
         }
         elapsed += session_seconds();
         if (why == Stop::budget) record_budget_stop();
-        save_checkpoint(elapsed);
+        if (!save_checkpoint(elapsed)) {
+            refresh_report();
+            return exit_code(Stop::non_finite);
+        }
         evaluate(elapsed);
         write_samples();
         if (why == Stop::unhealthy)
@@ -559,7 +748,8 @@ int train(const Json& config, const std::string& dir, bool resume) {
     return run.finish(why);
 }
 
-TrainedGan load_trained(const std::string& path, bool use_ema) {
+TrainedGan load_trained(const std::string& run_or_checkpoint, bool use_ema) {
+    const std::string path = checkpoint_of(run_or_checkpoint);
     nn::Checkpoint ck = nn::Checkpoint::load(path);
     const Json& c = ck.json("config");
     const int64_t image_size = c.contains("image_size") ? c.at("image_size").get<int64_t>() : 32;
@@ -572,6 +762,7 @@ TrainedGan load_trained(const std::string& path, bool use_ema) {
                                  : zeros({1, channels}),
         Tensor(), c.value("num_classes", int64_t(0)), c.at("data").get<std::string>());
     TrainedGan t;
+    t.example_shape = data->example_shape();
     t.model = find_model(c.at("model")).build(c, *data);
     t.model->restore(ck);
     if (use_ema) {
@@ -583,8 +774,15 @@ TrainedGan load_trained(const std::string& path, bool use_ema) {
     return t;
 }
 
-Tensor TrainedGan::generate(const Tensor& z) {
-    return sample_with(*model, ema.get(), z);
+Tensor TrainedGan::generate(const Tensor& z, const std::string& progress) {
+    Tensor x = sample_in_batches(*model, ema.get(), z, progress);
+    ZG_CHECK(all_finite(x), "the generator's samples hold NaN or inf: the weights of this ",
+             "checkpoint are not finite (a run that diverged); sample an earlier checkpoint");
+    return x;
+}
+
+void TrainedGan::check_fits(int64_t n, const std::string& flag) const {
+    check_samples_fit(n, example_shape, flag);
 }
 
 }  // namespace zg::zoo

@@ -31,14 +31,25 @@ bool resumable_key(const std::string& key);
 // checkpoint was saved first).
 int train(const Json& config, const std::string& run_dir, bool resume);
 
+// --sample-every auto: the largest round number of steps (1, 2 or 5 × 10^k) that gives at least
+// 10 grids over a run of `target` steps, so 10 to 25 of them whatever its length
+// (pytorch/examples saves one every 100 batches, which suits its epochs but not a 300-step run).
+int64_t auto_sample_every(int64_t target);
+
 // A trained model rebuilt from a checkpoint (its config says which model and flags).
 struct TrainedGan {
     std::unique_ptr<Gan> model;
     std::shared_ptr<nn::EMA> ema;  // set when sampling from the EMA weights
-    // G(z) with the checkpoint's (or the EMA's) weights; BatchNorm uses the statistics of the
-    // sample batch, as in training, and G is left unchanged.
-    Tensor generate(const Tensor& z);
+    Shape example_shape;           // of one sample at the trained resolution: [C, S, S] or [C]
+    // G(z) with the checkpoint's (or the EMA's) weights, in batches of at most 500, each the
+    // batch BatchNorm takes its statistics from, as in training; G is left unchanged. A
+    // progress line named `progress` when that is not empty. Refuses samples that are not
+    // finite (a diverged checkpoint).
+    Tensor generate(const Tensor& z, const std::string& progress = "");
+    // Refuses, naming `flag`, a request for n samples that does not fit in memory.
+    void check_fits(int64_t n, const std::string& flag) const;
 };
-TrainedGan load_trained(const std::string& checkpoint, bool use_ema);
+// A trained model from a checkpoint file or a run directory (its latest checkpoint).
+TrainedGan load_trained(const std::string& run_or_checkpoint, bool use_ema);
 
 }  // namespace zg::zoo

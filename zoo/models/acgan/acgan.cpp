@@ -8,7 +8,7 @@
 //
 // G's latent is [noise (nz), one-hot class (K)], so the trainer's sample grids, the EMA, and
 // `zoograd sample` / `interp` work on it unchanged; sample_z arranges the classes by grid row
-// (row r of the trainer's 8-wide grids is class r mod K: --n-samples 80 shows all ten digits).
+// (row r of the trainer's 8-wide grids is class r mod K: --n 80 shows all ten digits).
 #include "nn/layers/linear.h"
 #include "nn/layers/reparam.h"
 #include "nn/layers/small.h"
