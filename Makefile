@@ -91,7 +91,7 @@ help:
 	@echo "  test-slow  build and run the slow tests (ctest -L slow)"
 	@echo "  test-asan  build build-asan/ with ASan+UBSan and run the fast tests"
 	@echo "  demo       install, fetch MNIST, build, train DCGAN for one epoch"
-	@echo "  bench      zoograd vs PyTorch and the sgemm peak: DCGAN step, ops (BENCH_THREADS=n)"
+	@echo "  bench      zoograd vs PyTorch and the sgemm peak: DCGAN and ProGAN steps, ops (BENCH_THREADS=n)"
 	@echo "  install    build and install to PREFIX (default /usr/local)"
 	@echo "  format     clang-format -i all .h/.cpp under $(SRC_DIRS)"
 	@echo "  clean      remove build/ and build-asan/"

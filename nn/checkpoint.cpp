@@ -118,11 +118,7 @@ void Checkpoint::save(const std::string& path) const {
                         e.what() + ")");
         }
     }
-    try {
-        save_safetensors(path, tensors, meta);
-    } catch (const Error& e) {
-        throw Error(std::string("Checkpoint::save: ") + e.what());
-    }
+    save_safetensors(path, tensors, meta);  // its errors name the path; a WriteError stays one
 }
 
 Checkpoint Checkpoint::load(const std::string& path) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 
 namespace zg {
 
@@ -579,33 +580,6 @@ size_t tensor_nbytes(const Tensor& t) {
     return (size_t)t.numel() * dtype_size(t.dtype());
 }
 
-// Closes an fd on scope exit unless released.
-struct FdGuard {
-    int fd = -1;
-    ~FdGuard() {
-        if (fd >= 0) ::close(fd);
-    }
-};
-
-void write_all(int fd, const char* p, size_t n, const std::string& tmp) {
-    while (n > 0) {
-        ssize_t w = ::write(fd, p, std::min<size_t>(n, size_t(1) << 30));
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0)
-            throw Error(
-                detail::concat("save_safetensors: writing ", quote(tmp), " failed: ", sys_error()));
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
-std::string parent_dir(const std::string& path) {
-    size_t slash = path.find_last_of('/');
-    if (slash == std::string::npos) return ".";
-    if (slash == 0) return "/";
-    return path.substr(0, slash);
-}
-
 }  // namespace
 
 std::string to_safetensors(const std::map<std::string, Tensor>& tensors,
@@ -629,39 +603,10 @@ SafetensorsFile from_safetensors(std::string_view bytes, const std::string& what
 void save_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,
                       const std::map<std::string, std::string>& metadata) {
     Plan plan = plan_safetensors(tensors, metadata, "save_safetensors", path);
-    const std::string tmp = path + ".tmp";
-    FdGuard f;
-    f.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (f.fd < 0)
-        throw Error(detail::concat("save_safetensors: cannot create ", quote(tmp), " to write ",
-                                   quote(path), ": ", sys_error(), " (", quote(path),
-                                   " is left as it was)"));
-    try {
-        write_all(f.fd, plan.head.data(), plan.head.size(), tmp);
-        for (const Tensor& t : plan.tensors)
-            write_all(f.fd, static_cast<const char*>(t.raw_data()), tensor_nbytes(t), tmp);
-        if (::fsync(f.fd) != 0)
-            throw Error(detail::concat("save_safetensors: fsync of ", quote(tmp),
-                                       " failed: ", sys_error()));
-        int fd = f.fd;
-        f.fd = -1;
-        if (::close(fd) != 0)
-            throw Error(
-                detail::concat("save_safetensors: closing ", quote(tmp), " failed: ", sys_error()));
-        if (::rename(tmp.c_str(), path.c_str()) != 0)
-            throw Error(detail::concat("save_safetensors: cannot rename ", quote(tmp), " to ",
-                                       quote(path), ": ", sys_error()));
-    } catch (...) {
-        ::unlink(tmp.c_str());
-        throw;
-    }
-    // The rename is durable once the directory entry is on disk.
-    const std::string dir = parent_dir(path);
-    FdGuard d;
-    d.fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (d.fd < 0 || ::fsync(d.fd) != 0)
-        throw Error(detail::concat("save_safetensors: ", quote(path), " was written, but ",
-                                   "syncing its directory ", quote(dir), " failed: ", sys_error()));
+    std::vector<std::string_view> pieces{plan.head};
+    for (const Tensor& t : plan.tensors)
+        pieces.emplace_back(static_cast<const char*>(t.raw_data()), tensor_nbytes(t));
+    write_file_atomically(path, pieces);
 }
 
 SafetensorsFile load_safetensors(const std::string& path) {

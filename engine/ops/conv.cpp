@@ -101,6 +101,11 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
              " (expected weight.size(1) · groups = input channels)");
     Window2d g{x.size(0),   in_ch,       x.size(2),    x.size(3),    weight.size(2), weight.size(3),
                o.stride[0], o.stride[1], o.padding[0], o.padding[1], o.dilation[0],  o.dilation[1]};
+    // Named here rather than failing inside im2col: a kernel (dilated) larger than the padded
+    // input has no output position.
+    ZG_CHECK(g.out_h() > 0 && g.out_w() > 0, "conv2d: the ", g.kh, "×", g.kw, " kernel (dilation ",
+             g.dh, "×", g.dw, ") is larger than the input ", x.size(2), "×", x.size(3),
+             " with padding ", g.ph, "×", g.pw, ": there is no output position");
     const int64_t k = weight.size(1) * g.kh * g.kw;
     Tensor w2 = weight.reshape({out_ch, k});
     if (groups == 1 && window_is_whole_image(g))

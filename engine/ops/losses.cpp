@@ -38,6 +38,10 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels, double label_sm
              dtype_name(labels.dtype()), " ", shape_str(labels.shape()));
     ZG_CHECK(label_smoothing >= 0.0 && label_smoothing <= 1.0,
              "cross_entropy: label_smoothing must be in [0, 1], got ", label_smoothing);
+    // A label out of range is named as such, not as a gather index.
+    for (int32_t label : labels.to_vector<int32_t>())
+        ZG_CHECK(label >= 0 && label < logits.size(1), "cross_entropy: labels must be class ",
+                 "indices in [0, ", logits.size(1), "), got ", label);
     Tensor logp = log_softmax(logits, 1);
     Tensor loss = -gather(logp, 1, labels.unsqueeze(1)).squeeze(1);
     if (label_smoothing > 0.0)

@@ -2,6 +2,7 @@
 #include <omp.h>
 
 #include "gradcheck.h"
+#include "test_util.h"
 
 using namespace zg;
 using namespace zg::testing;
@@ -156,4 +157,13 @@ TEST_CASE("col2im and im2col split across threads: float32 results match float64
         expect_close(got.second, want.second, 1e-3, 1e-3, "conv2d input gradient (col2im)");
     }
     omp_set_num_threads(saved);
+}
+
+TEST_CASE("conv2d: a kernel larger than the padded input is named, not an im2col failure") {
+    const Tensor x = zeros({1, 1, 3, 3}), w = zeros({1, 1, 5, 5});
+    const std::string e = testing::error_of([&] { conv2d(x, w, Tensor(), {}); });
+    CHECK(e.find("conv2d: the 5×5 kernel (dilation 1×1) is larger than the input 3×3") !=
+          std::string::npos);
+    CHECK(conv2d(x, w, Tensor(), Conv2dOptions{{1, 1}, {1, 1}, {1, 1}, 1}).shape() ==
+          Shape{1, 1, 1, 1});  // padded to 5×5 it fits once
 }

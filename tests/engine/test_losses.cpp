@@ -115,6 +115,16 @@ TEST_CASE("losses: bce_with_logits gradient is (sigmoid(x) - t) / n") {
 
 // ---- cross_entropy ----
 
+TEST_CASE("losses: cross_entropy names a label outside 0..C-1, not a gather index") {
+    const Tensor logits = zeros({2, 3});
+    for (int32_t bad : {3, -1}) {
+        const Tensor labels = from_vector(std::vector<int32_t>{0, bad}, {2});
+        const std::string e = error_of([&] { cross_entropy(logits, labels); });
+        CHECK(e.find("labels must be class indices in [0, 3), got " + std::to_string(bad)) !=
+              std::string::npos);
+    }
+}
+
 TEST_CASE("losses: cross_entropy of uniform logits is log C") {
     const Tensor labels = i32({0, 4, 2}, {3});
     for (double eps : {0.0, 0.1, 1.0}) {

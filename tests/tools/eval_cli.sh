@@ -38,6 +38,21 @@ done
 ! LC_ALL=C grep -q $'[\r\033]' "$tmp/eval.log" || fail "escape codes in eval's log: $(od -c "$tmp/eval.log" | head)"
 bash "$(dirname "$0")/expect_error.sh" "only a checkpoint or a run directory as --samples brings its own" \
   "$zoograd" eval --samples real:test || fail "eval without --data of a reference set"
+# The reference features are cached by the images' hash: another set in mnist/'s place (one
+# test byte changed) gets its own instead of reusing MNIST's.
+cp -r "$tmp/data" "$tmp/other"
+printf '\xff' | dd of="$tmp/other/mnist/t10k-images-idx3-ubyte" bs=1 seek=400 conv=notrunc 2>/dev/null
+before=$(ls "$tmp/cache" | grep -c '^reference-mnist-test-')
+self=$("$zoograd" eval --data mnist --data-root "$tmp/other" --samples real:test --n 20 --json 2>/dev/null) ||
+  fail "eval of the other set: $self"
+after=$(ls "$tmp/cache" | grep -c '^reference-mnist-test-')
+[ "$after" -eq $((before + 1)) ] || fail "the other set reused a cached reference ($before → $after files)"
+# A cached reference cut short (a full disk, a kill in an old version) is rebuilt, not fatal.
+for f in "$tmp/cache"/reference-mnist-test-*; do head -c 100 "$f" >"$f.cut" && mv "$f.cut" "$f"; done
+again=$("$zoograd" eval --data mnist --data-root "$tmp/other" --samples real:test --n 20 --json 2>"$tmp/cut.log") ||
+  fail "eval with a cut cache file: $(cat "$tmp/cut.log")"
+grep -q "is unreadable" "$tmp/cut.log" || fail "no warning about the cut cache file: $(cat "$tmp/cut.log")"
+[ "$again" = "$self" ] || fail "the rebuilt reference scores differently: $self vs $again"
 bash "$(dirname "$0")/expect_error.sh" "trained on 'mnist', not on --data 'fashion'" \
   "$zoograd" eval --data fashion --samples "$tmp/run" || fail "checkpoint of another data set"
 echo "ok"

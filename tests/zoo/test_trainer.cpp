@@ -304,6 +304,28 @@ TEST_CASE("trainer: a resume after a kill logs each step once") {
     CHECK(steps == std::vector<int64_t>{1, 2, 3, 4, 5, 6});
 }
 
+TEST_CASE("trainer: a hand-edited config.json is held against the checkpoint on resume") {
+    Scratch s;
+    const std::string dir = s.run("edited");
+    REQUIRE(train(s.config(2), dir, false) == 0);
+    const Json saved = Json::parse(std::ifstream(dir + "/config.json"));
+    for (auto [key, value] : {std::pair<const char*, Json>{"batch_size", 8},
+                              {"seed", 6},
+                              {"lr_g", 0.5},
+                              {"loss", "hinge"}}) {
+        Json edited = saved;
+        edited[key] = value;
+        edited["steps"] = 4;
+        const std::string e = testing::error_of([&] { train(edited, dir, true); });
+        CHECK_MESSAGE(e.find(std::string("config.json: ") + key + " is") != std::string::npos, e);
+    }
+    // The resumable keys may change.
+    Json longer = saved;
+    longer["steps"] = 4;
+    longer["log_every"] = 2;
+    CHECK(train(longer, dir, true) == 0);
+}
+
 TEST_CASE("trainer: --minutes stops at the budget and records the steps that repeat the run") {
     Scratch s;
     Json c = s.config(100000);

@@ -72,10 +72,11 @@ def main():
     print()
 
     # ProGAN's step at each resolution, in seconds per thousand images (= ms per image).
-    progan = sorted((load(d, os.path.basename(p)) for p in glob.glob(os.path.join(d, "progan*.json"))),
+    progan = sorted((load(d, os.path.basename(p))
+                     for p in glob.glob(os.path.join(d, "progan*.json"))),
                     key=lambda r: r["resolution"])
     if progan:
-        w = "{:<32}{:>12}{:>12}{:>18}"
+        w = "{:<42}{:>12}{:>12}{:>18}"
         print(w.format(f"ProGAN step, s per kimg (fmap {progan[0]['fmap_base']}/"
                        f"{progan[0]['fmap_max']})", "zoograd", "PyTorch", "zoograd/PyTorch"))
         for r in progan:

@@ -118,6 +118,12 @@ std::string string_hash(const std::string& text) {
     return hex64(fnv1a(fnv_offset, text.data(), text.size()));
 }
 
+std::string tensor_hash(const Tensor& t) {
+    const Tensor c = t.contiguous();
+    return hex64(fnv1a(fnv_offset, static_cast<const char*>(c.raw_data()),
+                       (size_t)c.numel() * dtype_size(c.dtype())));
+}
+
 std::string file_hash(const std::string& path) {
     std::ifstream f(path, std::ios::binary);
     ZG_CHECK(f, path, ": cannot open to hash");

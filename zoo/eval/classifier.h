@@ -70,6 +70,8 @@ std::string classifier_path(const std::string& key);
 std::string file_hash(const std::string& path);
 // 64-bit FNV-1a of a string, as 16 hex digits.
 std::string string_hash(const std::string& text);
+// 64-bit FNV-1a of a tensor's bytes (contiguous or not), as 16 hex digits.
+std::string tensor_hash(const Tensor& t);
 
 struct TrainedClassifier {
     std::shared_ptr<FeatureNet> net;  // eval mode

@@ -53,17 +53,29 @@ Evaluator::Evaluator(const EvalOptions& opts) : opts_(opts) {
     const auto& ref = opts.reference == "train" ? *data_.train : *data_.test;
     const int64_t n = std::min(opts.reference_n, ref.size());
     ZG_CHECK(n >= 10, "the reference set has only ", n, " images; at least 10 are needed");
-    // The reference features depend on the network (its hash), the split and the count.
+    // The reference features depend on the network (its hash), the split, the count and the
+    // images themselves: another data set in mnist/'s place must not reuse MNIST's.
+    const Tensor images = ref.examples().slice(0, 0, n);
     const std::string path = cache_dir() + "/reference-" + data_.key + "-" + opts.reference + "-" +
-                             std::to_string(n) + "-" + net_.hash + ".safetensors";
+                             std::to_string(n) + "-" + net_.hash + "-" + tensor_hash(images) +
+                             ".safetensors";
+    bool cached = false;
     if (fs::exists(path)) {
-        auto file = load_safetensors(path);
-        reference_.features = file.tensors.at("features");
-        if (file.tensors.count("probs")) reference_.probs = file.tensors.at("probs");
-    } else {
-        reference_ =
-            extract_features(*net_.net, ref.examples().slice(0, 0, n),
-                             opts.progress ? "reference features (once, then cached)" : "");
+        try {
+            auto file = load_safetensors(path);
+            reference_.features = file.tensors.at("features");
+            if (file.tensors.count("probs")) reference_.probs = file.tensors.at("probs");
+            cached = true;
+        } catch (const std::exception& e) {  // a cache file cut short is rebuilt, not fatal
+            std::fprintf(stderr,
+                         "warning: the cached reference %s is unreadable (%s); computing "
+                         "it again\n",
+                         path.c_str(), e.what());
+        }
+    }
+    if (!cached) {
+        reference_ = extract_features(
+            *net_.net, images, opts.progress ? "reference features (once, then cached)" : "");
         std::map<std::string, Tensor> tensors{{"features", reference_.features}};
         if (reference_.probs.defined()) tensors["probs"] = reference_.probs;
         save_safetensors(path, tensors);

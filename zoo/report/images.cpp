@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 
 namespace zg::zoo {
 
@@ -27,9 +28,15 @@ void check_images(const Tensor& images, const char* what) {
              ": expected images [N, 1 or 3, H, W], got ", shape_str(images.shape()));
 }
 
+// Encoded in memory, then written atomically: a full disk is an error, never a 0-byte PNG.
 void write_png(const std::string& path, int w, int h, int c, const std::vector<uint8_t>& px) {
-    ZG_CHECK(stbi_write_png(path.c_str(), w, h, c, px.data(), w * c), path,
-             ": cannot write PNG (does the directory exist and is it writable?)");
+    std::string png;
+    auto append = [](void* out, void* data, int size) {
+        static_cast<std::string*>(out)->append(static_cast<const char*>(data), (size_t)size);
+    };
+    ZG_CHECK(stbi_write_png_to_func(append, &png, w, h, c, px.data(), w * c), path,
+             ": cannot encode the PNG");
+    write_file_atomically(path, {png});
 }
 
 }  // namespace
@@ -78,15 +85,12 @@ void save_npy(const Tensor& t, const std::string& path) {
     dict += "), }";
     const size_t total = 10 + dict.size() + 1;
     dict += std::string((64 - total % 64) % 64, ' ') + "\n";
-    std::ofstream f(path, std::ios::binary);
-    ZG_CHECK(f, path, ": cannot open for writing");
     const uint16_t len = (uint16_t)dict.size();
-    f.write("\x93NUMPY\x01\x00", 8);
-    f.put(char(len & 0xff)).put(char(len >> 8));
-    f << dict;
-    auto v = t.to_vector<float>();
-    f.write(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
-    ZG_CHECK(f.good(), path, ": write failed (disk full?)");
+    const std::string head =
+        std::string("\x93NUMPY\x01\x00", 8) + char(len & 0xff) + char(len >> 8) + dict;
+    const std::vector<float> v = t.to_vector<float>();
+    write_file_atomically(
+        path, {head, {reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)}});
 }
 
 namespace {

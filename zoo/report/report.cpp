@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "engine/io/atomic_file.h"
+
 namespace zg::zoo {
 
 namespace fs = std::filesystem;
@@ -192,9 +194,7 @@ void write_report(const std::string& dir) {
         html << "<figure style='display:inline-block'><img src='samples/" << *it
              << "' width='280'><figcaption>" << escape(*it) << "</figcaption></figure>";
     html << "<h2>Config</h2><pre>" << escape(config) << "</pre></body></html>\n";
-    const std::string tmp = dir + "/report.html.tmp";
-    std::ofstream(tmp) << html.str();
-    fs::rename(tmp, dir + "/report.html");  // a reader never sees half a page
+    write_file_atomically(dir + "/report.html", {html.str()});  // never half a page
 }
 
 }  // namespace zg::zoo

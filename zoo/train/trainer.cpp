@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "engine/backend/memory_limit.h"
+#include "engine/io/atomic_file.h"
 #include "nn/data/data_root.h"
 #include "nn/data/dataloader.h"
 #include "nn/optim/ema.h"
@@ -260,16 +261,24 @@ struct Run {
         lock = std::make_unique<RunLock>(dir);
         check_free();  // another process may have started a run there in between
         build_training_state();
+        ZG_CHECK(!resume || fs::exists(dir + "/config.json"), dir,
+                 ": no config.json, so no run to resume there");
+        // A run stopped before its first checkpoint saved nothing to continue from: resuming it
+        // starts it again from step 0, in its own directory, with its own config.
+        const bool from_checkpoint = resume && fs::exists(checkpoint_path("latest.safetensors"));
+        if (from_checkpoint) restore_checkpoint();
         if (resume) {
-            restore_checkpoint();
             truncate_metrics(step);
+            remove_stale_temporaries();
         }
         read_schedule();
-        apply_lr_schedule();  // a model that cannot decay refuses before any training
-        if (!resume) {        // only once the data, the model and the schedule are known to be good
+        apply_lr_schedule();     // a model that cannot decay refuses before any training
+        if (!from_checkpoint) {  // once the data, the model and the schedule are known to be good
+            // config.json first: a run killed before it is an empty directory (a lock file),
+            // one killed after it resumes from step 0.
+            write_config();
             fs::create_directories(dir + "/samples");
             fs::create_directories(dir + "/checkpoints");
-            std::ofstream(dir + "/config.json") << config.dump(2) << "\n";
             write_real_grid();
         }
         metrics.open(dir + "/metrics.jsonl", std::ios::app);
@@ -422,7 +431,7 @@ struct Run {
                       {"time_s", total_seconds()},
                       {"warning", w.symptom},
                       {"message", w.message}};
-            metrics << line.dump() << "\n" << std::flush;
+            append_metrics(line);
             std::fprintf(stderr, "%swarning at step %lld: %s: %s\n", tty ? "\r\033[K" : "",
                          (long long)w.step, w.symptom.c_str(), w.message.c_str());
         }
@@ -442,7 +451,7 @@ struct Run {
         Json line{{"step", step}, {"epoch", (double)step / per_epoch}, {"time_s", total_seconds()}};
         for (auto& [k, v] : m) line[k] = v;
         for (auto& [k, v] : model->position()) line[k] = v;
-        metrics << line.dump() << "\n" << std::flush;
+        append_metrics(line);
     }
 
     // Steps per second over the last half second or more, smoothed (an average since the start
@@ -523,7 +532,7 @@ struct Run {
             line[k] = v;
             text += "  " + k + " " + std::to_string(v);
         }
-        metrics << line.dump() << "\n" << std::flush;
+        append_metrics(line);
         std::printf("\neval at step %lld:%s\n", (long long)step, text.c_str());
         std::fflush(stdout);
     }
@@ -531,10 +540,13 @@ struct Run {
     // A run that never trains G (a --supervised-only baseline) has nothing to show but its
     // report.
     // report.html is a view of the run: when it cannot be drawn, training goes on and says so
-    // once (the metrics and checkpoints it is drawn from are what matter).
+    // once (the metrics and checkpoints it is drawn from are what matter). A file that cannot
+    // be written (a full disk) stops the run like any other.
     void refresh_report() {
         try {
             write_report(dir);
+        } catch (const WriteError&) {
+            throw;
         } catch (const std::exception& e) {
             if (!report_failed)
                 std::fprintf(stderr,
@@ -610,9 +622,12 @@ struct Run {
             .set_counter("elapsed_ms", (int64_t)(total * 1000))
             .set_rng("train", rng);
         if (health) ck.set_json("health", health->state());
-        ck.save(checkpoint_path("latest.safetensors"));
+        // The numbered copy first: killed between the two saves, the run resumes from the older
+        // latest, trains through this step again and writes both; the other order would leave
+        // this step's numbered checkpoint missing for good.
         if (checkpoint_every > 0 && step % checkpoint_every == 0)  // numbered copies at the cadence
             ck.save(checkpoint_path(step_name("step_", step, ".safetensors")));
+        ck.save(checkpoint_path("latest.safetensors"));
         return true;
     }
 
@@ -634,20 +649,36 @@ struct Run {
             else
                 dropped = true;
         }
-        if (!dropped) return;
-        const std::string tmp = path + ".tmp";
-        {
-            std::ofstream out(tmp, std::ios::trunc);
-            out << kept;
-            ZG_CHECK(out.flush(), tmp, ": cannot write (is the disk full?)");
+        if (dropped) write_file_atomically(path, {kept});
+    }
+
+    // The temporaries of atomic writes a kill interrupted (name.tmp beside the file they were
+    // to replace); the files themselves are whole.
+    void remove_stale_temporaries() const {
+        for (const std::string sub : {"", "/checkpoints", "/samples"}) {
+            if (!fs::is_directory(dir + sub)) continue;
+            for (auto& e : fs::directory_iterator(dir + sub))
+                if (e.is_regular_file() && e.path().extension() == ".tmp") fs::remove(e.path());
         }
-        fs::rename(tmp, path);
+    }
+
+    // config.json against the checkpoint's own copy: a hand edit of anything but the resumable
+    // keys (a batch size, a seed, a learning rate) would change the run silently, although the
+    // command line refuses the same changes.
+    void check_config_unchanged(const Json& trained) const {
+        for (auto& [key, value] : trained.items()) {
+            if (resumable_key(key) || key == "budget_reached" || !config.contains(key)) continue;
+            ZG_CHECK(config.at(key) == value, dir, "/config.json: ", key, " is ",
+                     config.at(key).dump(), " but the run trained with ", value.dump(),
+                     "; restore it (a resume may change only --steps, --epochs, --threads, ",
+                     "--minutes and the --*-every cadences)");
+        }
     }
 
     void restore_checkpoint() {
         const std::string path = checkpoint_path("latest.safetensors");
-        ZG_CHECK(fs::exists(path), dir, ": no checkpoint to resume from (", path, " is missing)");
         nn::Checkpoint ck = nn::Checkpoint::load(path);
+        check_config_unchanged(ck.json("config"));
         model->restore(ck);
         if (ema) ck.restore_ema("ema", *ema);
         ck.restore_rng("train", rng);
@@ -724,11 +755,21 @@ struct Run {
         for (auto& [k, v] : model->position()) reached[k] = v;
         Json line = reached;
         line["budget_reached"] = true;
-        metrics << line.dump() << "\n" << std::flush;
+        append_metrics(line);
         config["budget_reached"] = reached;
-        const std::string path = dir + "/config.json", tmp = path + ".tmp";
-        std::ofstream(tmp) << config.dump(2) << "\n";
-        fs::rename(tmp, path);
+        write_config();
+    }
+
+    void write_config() const {
+        write_file_atomically(dir + "/config.json", {config.dump(2) + "\n"});
+    }
+
+    // One line of metrics.jsonl. A failed append (a full disk) stops training: the file is
+    // append-only, so a cut line is all it can lose, and the last checkpoint is intact.
+    void append_metrics(const Json& line) {
+        metrics << line.dump() << "\n" << std::flush;
+        ZG_CHECK(metrics.good(), dir, "/metrics.jsonl: appending a line failed (is the disk ",
+                 "full?); the last checkpoint is intact: free some space, then --resume ", dir);
     }
 };
 
