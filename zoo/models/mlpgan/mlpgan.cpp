@@ -41,8 +41,9 @@ public:
 
 ModelInfo mlpgan_model_info() {
     Json defaults = adversarial_defaults();
-    // The recipe that captures all 8 ring8 modes with sharp samples (docs/LOSSES.md, "Finding
-    // the settings"): 8000 steps at lr 1e-3, decayed linearly to 0.
+    // The recipe of docs/LOSSES.md's table: 8000 steps at lr 1e-3, decayed linearly to 0, which
+    // gives sharp samples and most or all of the 8 ring8 modes depending on the seed (R1, not a
+    // default, trades sharpness for all of them).
     defaults.update(Json{{"data", "ring8"},
                          {"nz", 8},
                          {"hidden", 128},
