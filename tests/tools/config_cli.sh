@@ -19,7 +19,7 @@ tail -n1 "$tmp/b/metrics.jsonl" | grep -Eq '"step":3[,}]' || fail "the repeated 
 
 expect() { bash "$(dirname "$0")/expect_error.sh" "$@" >/dev/null || fail "expected '$1' from: ${*:2}"; }
 printf '{"model": "dcgan", "ndf": "wide"}' >"$tmp/kind.json"
-expect "'ndf' is \"wide\" but --ndf takes a number" "$zoograd" train --config "$tmp/kind.json" --out "$tmp/c"
+expect "kind.json: \"ndf\" is \"wide\", expected an integer \\(--ndf\\)" "$zoograd" train --config "$tmp/kind.json" --out "$tmp/c"
 printf '{"model": "dcgan", "bogus": 1}' >"$tmp/key.json"
 expect "'bogus' is not a flag of model 'dcgan'" "$zoograd" train --config "$tmp/key.json" --out "$tmp/d"
 expect "trains 'dcgan', not 'mlpgan'" "$zoograd" train mlpgan --config "$tmp/a/config.json" --out "$tmp/e"

@@ -20,7 +20,7 @@ for key in dataset n features fid kid kid_std is is_std precision recall density
   grep -q "\"$key\":" <<<"$out" || fail "eval --json has no key $key: $out"
 done
 grep -q '"n":20' <<<"$out" || fail "expected 20 samples: $out"
-hash=$(ls "$tmp/cache"/classifier-mnist.safetensors >/dev/null && sed -n 's/.*fnv1a64:\([0-9a-f]*\).*/\1/p' <<<"$out")
+hash=$(ls "$tmp/cache"/classifier-mnist-*.safetensors >/dev/null && sed -n 's/.*fnv1a64:\([0-9a-f]*\).*/\1/p' <<<"$out")
 [ -n "$hash" ] || fail "no classifier hash in the output: $out"
 table=$("$zoograd" eval --data mnist --data-root "$tmp/data" --samples real:test --n 20 2>&1) ||
   fail "eval of real:test exited with $?: $table"
@@ -42,13 +42,13 @@ bash "$(dirname "$0")/expect_error.sh" "only a checkpoint or a run directory as 
 # test byte changed) gets its own instead of reusing MNIST's.
 cp -r "$tmp/data" "$tmp/other"
 printf '\xff' | dd of="$tmp/other/mnist/t10k-images-idx3-ubyte" bs=1 seek=400 conv=notrunc 2>/dev/null
-before=$(ls "$tmp/cache" | grep -c '^reference-mnist-test-')
+before=$(ls "$tmp/cache" | grep -c '^reference-mnist-.*-test-')
 self=$("$zoograd" eval --data mnist --data-root "$tmp/other" --samples real:test --n 20 --json 2>/dev/null) ||
   fail "eval of the other set: $self"
-after=$(ls "$tmp/cache" | grep -c '^reference-mnist-test-')
+after=$(ls "$tmp/cache" | grep -c '^reference-mnist-.*-test-')
 [ "$after" -eq $((before + 1)) ] || fail "the other set reused a cached reference ($before → $after files)"
 # A cached reference cut short (a full disk, a kill in an old version) is rebuilt, not fatal.
-for f in "$tmp/cache"/reference-mnist-test-*; do head -c 100 "$f" >"$f.cut" && mv "$f.cut" "$f"; done
+for f in "$tmp/cache"/reference-mnist-*-test-*; do head -c 100 "$f" >"$f.cut" && mv "$f.cut" "$f"; done
 again=$("$zoograd" eval --data mnist --data-root "$tmp/other" --samples real:test --n 20 --json 2>"$tmp/cut.log") ||
   fail "eval with a cut cache file: $(cat "$tmp/cut.log")"
 grep -q "is unreadable" "$tmp/cut.log" || fail "no warning about the cut cache file: $(cat "$tmp/cut.log")"

@@ -180,3 +180,16 @@ TEST_CASE("mixture samples are scored by modes and high-quality fraction") {
     CHECK(r.at("high_quality").get<double>() == doctest::Approx(1.0));
     CHECK(contains(error_of([] { zoo::evaluate_mixture(zeros({4, 3}), "ring8"); }), "[N, 2]"));
 }
+
+TEST_CASE("the feature network's cache key follows the data, not only the set's name") {
+    TempDir a{"zg_key_a"}, b{"zg_key_b"}, same_as_a{"zg_key_c"};
+    write_tiny_mnist(a.path, 64);
+    write_tiny_mnist(b.path, 32);  // other bytes in mnist/'s place
+    write_tiny_mnist(same_as_a.path, 64);
+    auto key = [](const TempDir& d) {
+        return zoo::load_feature_data("mnist", d.path.string(), 28).key;
+    };
+    CHECK(key(a).starts_with("mnist-"));
+    CHECK(key(a) == key(same_as_a));
+    CHECK(key(a) != key(b));
+}

@@ -151,7 +151,8 @@ TEST_CASE("health: the state round trip continues exactly") {
     HealthMonitor first({20, true, true});
     feed(first, 1, 57, stream);
     HealthMonitor second({20, true, true});
-    second.restore(Json::parse(first.state().dump()));  // through text, as in a checkpoint
+    const Json saved = Json::parse(first.state().dump());  // through text, as in a checkpoint
+    second.restore(JsonReader(saved, "checkpoint"));
     const auto rest = feed(second, 58, 120, stream);
     std::vector<HealthWarning> want;
     for (auto& w : all)
@@ -164,8 +165,9 @@ TEST_CASE("health: the state round trip continues exactly") {
         CHECK(rest[i].message == want[i].message);
     }
     HealthMonitor other({10, true, true});
-    CHECK(zg::testing::contains(zg::testing::error_of([&] { other.restore(first.state()); }),
-                                "window"));
+    const Json state = first.state();
+    CHECK(zg::testing::contains(
+        zg::testing::error_of([&] { other.restore(JsonReader(state, "checkpoint")); }), "window"));
 }
 
 TEST_CASE("health: --stop-on-failure stops a run with a very high learning rate") {

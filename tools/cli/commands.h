@@ -19,6 +19,11 @@ inline constexpr const char* data_root_help =
 void add_threads_flag(CLI::App* cmd);
 void add_device_flag(CLI::App* cmd);
 
+// Checks of a number flag's value, named in --help as POSITIVE and NONNEGATIVE like CLI11's own,
+// whose messages spell their range with some 300 digits ("Value 0 not in range 2.2250...").
+const CLI::Validator& positive();
+const CLI::Validator& non_negative();
+
 Command add_train_command(CLI::App& app);
 Command add_sample_command(CLI::App& app);
 Command add_interp_command(CLI::App& app);

@@ -10,6 +10,7 @@
 #include "tools/cli/commands.h"
 #include "zoo/eval/evaluation.h"
 #include "zoo/report/images.h"
+#include "zoo/train/config_check.h"
 #include "zoo/train/run_reference.h"
 #include "zoo/train/trainer.h"
 
@@ -44,8 +45,8 @@ Tensor first(const Tensor& x, int64_t n) {
 // Samples of a trained generator: n from a seeded z, in batches of 500.
 Tensor generate(const std::string& checkpoint, const EvalFlags& f) {
     nn::Checkpoint ck = nn::Checkpoint::load(checkpoint);
-    ZG_CHECK(ck.has_json("config"), checkpoint, ": not a zoograd training checkpoint");
-    const std::string trained_on = ck.json("config").at("data").get<std::string>();
+    const std::string trained_on =
+        zoo::checkpoint_config(ck, checkpoint).at("data").get<std::string>();
     const bool same =
         trained_on == f.opts.data || (fs::exists(trained_on) && fs::exists(f.opts.data) &&
                                       fs::equivalent(trained_on, f.opts.data));
@@ -188,7 +189,8 @@ void data_from_checkpoint(EvalFlags& f) {
          fs::exists(fs::path(f.samples) / "checkpoints" / "latest.safetensors"));
     ZG_CHECK(names_checkpoint, "eval: give --data (mnist, fashion, ring8, grid25 or an image ",
              "folder); only a checkpoint or a run directory as --samples brings its own");
-    const Json c = nn::Checkpoint::load(zoo::checkpoint_of(f.samples)).json("config");
+    const std::string checkpoint = zoo::checkpoint_of(f.samples);
+    const Json c = zoo::checkpoint_config(nn::Checkpoint::load(checkpoint), checkpoint);
     f.opts.data = c.at("data").get<std::string>();
     const std::string root = c.value("data_root", "");
     if (f.opts.data_root.empty() && !root.empty() && fs::is_directory(fs::path(root) / f.opts.data))
@@ -261,7 +263,7 @@ Command add_eval_command(CLI::App& app) {
     cmd->add_option("--reference-n", f->opts.reference_n,
                     "At most this many reference images (the split's first ones)")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(zg::tools::positive());
     cmd->add_option("--grid", f->grid, "Cut a PNG --samples into RxC cells, e.g. 8x8");
     cmd->add_option("--pad", f->pad, "Pixels between and around the cells of a --grid PNG")
         ->capture_default_str();
@@ -274,12 +276,12 @@ Command add_eval_command(CLI::App& app) {
     cmd->add_option("--image-size", f->opts.image_size,
                     "Image folders: the side images are fitted to for the feature network")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(zg::tools::positive());
     cmd->add_option("--classifier-epochs", f->classifier_epochs,
                     "Epochs of the feature network when none is cached yet (trained once, then "
                     "kept in $ZOOGRAD_CACHE)")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(zg::tools::positive());
     return [f, data] {
         if (data->count() == 0) data_from_checkpoint(*f);
         return run_eval(*f);

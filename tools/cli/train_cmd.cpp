@@ -10,6 +10,7 @@
 #include "tools/cli/train_help.h"
 #include "zoo/losses/losses.h"
 #include "zoo/registry.h"
+#include "zoo/train/config_check.h"
 #include "zoo/train/flag.h"
 #include "zoo/train/run_reference.h"
 #include "zoo/train/trainer.h"
@@ -179,17 +180,8 @@ Json config_from_file(const TrainFlags& f) {
             continue;
         ZG_CHECK(config.contains(key), "--config ", path, ": '", key, "' is not a flag of model '",
                  model, "'");
-        const Json& def = config.at(key);
-        const bool same_kind = (def.is_number() && value.is_number()) ||
-                               (def.is_boolean() && value.is_boolean()) ||
-                               (def.is_string() && value.is_string()) ||
-                               (key == "sample_every" && value.is_number_integer());
-        ZG_CHECK(same_kind, "--config ", path, ": '", key, "' is ", value.dump(), " but ",
-                 flag_of(key), " takes ",
-                 def.is_boolean()  ? "true or false"
-                 : def.is_number() ? "a number"
-                                   : "text");
-        config[key] = value;
+        config[key] =
+            zoo::checked_value(JsonReader(file, "--config " + path).at(key), config.at(key), key);
     }
     return config;
 }
@@ -199,16 +191,14 @@ Json config_from_file(const TrainFlags& f) {
 Json resumed_config(const TrainFlags& f, const std::string& dir) {
     std::ifstream in(dir + "/config.json");
     ZG_CHECK(in, "--resume ", dir, ": no config.json there; is it a zoograd run directory?");
-    Json config = Json::parse(in, nullptr, false);
-    ZG_CHECK(!config.is_discarded(), dir, "/config.json is not valid JSON");
+    const Json file = Json::parse(in, nullptr, false);
+    ZG_CHECK(!file.is_discarded(), dir, "/config.json is not valid JSON");
     ZG_CHECK(f.out.empty(), "--out cannot be combined with --resume (the run continues in ", dir,
              ")");
     // A run saved before a model gained an option resumes with the option's current default
     // (an optimizer's hyper-parameters, such as improved_gan's --adam-eps, come back from the
     // checkpoint instead, so those stay as the run had them).
-    const Json model_defaults = zoo::default_config(config.at("model"));
-    for (auto& [key, def] : model_defaults.items())
-        if (!config.contains(key)) config[key] = def;
+    Json config = zoo::checked_run_config(file, dir + "/config.json");
     ZG_CHECK(f.cmd->count("model") == 0 || f.model == config.at("model"),
              "--resume continues the run's own model '", config.at("model").get<std::string>(),
              "', not '", f.model, "'");
@@ -243,6 +233,10 @@ void check_trainer_flags(Json& config) {
         if (config.contains(key) && config[key].is_number())
             ZG_CHECK(config[key].get<int64_t>() >= 0, flag_of(key), " must not be negative");
     ZG_CHECK(config.at("batch_size").get<int64_t>() > 0, "--batch-size must be positive");
+    // OpenMP takes an int, and thousands of threads on a few cores only thrash.
+    ZG_CHECK(config.at("threads").get<int64_t>() <= 1024, "--threads ",
+             config.at("threads").get<int64_t>(),
+             " is more than 1024; give the number of cores to use (0: all of them)");
     // A model that plans its own length (progan's --total-kimg) takes neither.
     ZG_CHECK(config.contains("total_kimg") || config.at("steps").get<int64_t>() > 0 ||
                  config.at("epochs").get<int64_t>() > 0,

@@ -71,12 +71,12 @@ int main(int argc, char** argv) {
         "that autograd, the kernels and training work end to end)");
     demo_cmd->add_option("--steps", demo.steps, "Training steps")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(zg::tools::positive());
     demo_cmd->add_option("--seed", demo.seed, "Seed of the project RNG (data and weights)")
         ->capture_default_str();
     demo_cmd->add_option("--threads", demo.threads, "OpenMP threads (0: all cores)")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(zg::tools::non_negative());
     commands.emplace_back(demo_cmd, [&demo] { return zg::tools::run_spiral_demo(demo); });
 
     auto* info_cmd = app.add_subcommand("info", "Print the build and runtime configuration");
@@ -113,7 +113,22 @@ int main(int argc, char** argv) {
     } catch (...) {
         return report_failure(std::current_exception());
     }
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {  // --help, --help-all and --version exit 0
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        // A bad value is a user error like any other: one `error:` line and exit code 1, not
+        // CLI11's own codes (105 for a value outside a set).
+        std::fprintf(
+            stderr, "error: %s (see 'zoograd %s --help')\n", e.what(),
+            app.get_subcommands().empty() ? "" : app.get_subcommands()[0]->get_name().c_str());
+        return 1;
+    }
     try {
         for (auto& [cmd, run] : commands)
             if (*cmd) return run();

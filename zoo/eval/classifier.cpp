@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "engine/io/json_reader.h"
 #include "nn/checkpoint.h"
 #include "nn/data/dataloader.h"
 #include "nn/layers/conv.h"
@@ -142,7 +143,10 @@ FeatureData load_feature_data(const std::string& data, const std::string& data_r
     if (data == "mnist" || data == "fashion") {
         fd.train = nn::load_dataset(data, true, 28, 0, data_root);
         fd.test = nn::load_dataset(data, false, 28, 0, data_root);
-        fd.key = data;
+        // The set's name and a hash of its training images and labels: another set put in
+        // mnist/'s place (Fashion-MNIST's files, an edited copy) gets a network of its own.
+        fd.key = data + "-" +
+                 string_hash(tensor_hash(fd.train->examples()) + tensor_hash(fd.train->labels()));
         return fd;
     }
     ZG_CHECK(data != "ring8" && data != "grid25", data,
@@ -279,15 +283,15 @@ TrainedClassifier load_classifier(const std::string& path) {
     ZG_CHECK(ck.has_json("feature_net"), path,
              ": not a zoograd feature network (train one with 'zoograd train classifier')");
     const auto& j = ck.json("feature_net");
+    const JsonReader r(j, path + ": metadata 'json/feature_net'");
     TrainedClassifier t;
-    t.net = std::make_shared<FeatureNet>(j.at("channels").get<int64_t>(),
-                                         j.at("image_size").get<int64_t>(),
-                                         j.at("num_classes").get<int64_t>(), nullptr);
+    t.net = std::make_shared<FeatureNet>(r.integer("channels"), r.integer("image_size"),
+                                         r.integer("num_classes"), nullptr);
     ck.restore_module("net", *t.net);
     t.net->eval();
     t.path = path;
     t.hash = file_hash(path);
-    t.key = j.at("key").get<std::string>();
+    t.key = r.text("key");
     t.test_accuracy = j.value("test_accuracy", j.value("test_mse", 0.0));
     return t;
 }

@@ -56,7 +56,8 @@ struct ClassifierOptions {
 // deterministic 10% held out as `test` (the same split for the same listing).
 struct FeatureData {
     std::shared_ptr<nn::TensorDataset> train, test;
-    std::string key;  // "mnist", "fashion", or "folder-<hash of path and listing>"
+    std::string key;  // "mnist-<hash of the data>", "fashion-<...>", or "folder-<hash of path
+                      // and listing>"
 };
 FeatureData load_feature_data(const std::string& data, const std::string& data_root,
                               int64_t image_size);

@@ -216,7 +216,10 @@ AdversarialConfig adversarial_config_from(const Json& c) {
     if (a.loss == Loss::wgan && a.clip == 0) a.clip = 0.01;
 
     a.n_critic = value(c, "n_critic").get<int64_t>();
-    ZG_CHECK(a.n_critic >= 1, "--n-critic must be at least 1, got ", a.n_critic);
+    // The papers take 1 to 5 (WGAN 100 for its first 25 G steps); a step of millions of D
+    // updates would never end, and a stop signal is honoured only between steps.
+    ZG_CHECK(a.n_critic >= 1 && a.n_critic <= 1000, "--n-critic must be in [1, 1000], got ",
+             a.n_critic);
     a.optim_d = one_of(c, "optim_d", {"adam", "sgd", "rmsprop"});
     a.optim_g = one_of(c, "optim_g", {"adam", "sgd", "rmsprop"});
     a.lr_d = value(c, "lr_d").get<double>();
@@ -274,7 +277,8 @@ AdversarialConfig adversarial_config_from(const Json& c) {
     a.d_until_loss = threshold(c, "d_until_loss");
     a.g_until_loss = threshold(c, "g_until_loss");
     a.until_max = value(c, "until_max").get<int64_t>();
-    ZG_CHECK(a.until_max >= 1, "--until-max must be at least 1, got ", a.until_max);
+    ZG_CHECK(a.until_max >= 1 && a.until_max <= 1000, "--until-max must be in [1, 1000], got ",
+             a.until_max);
     ZG_CHECK(!a.d_until_loss || a.n_critic == 1,
              "--d-until-loss replaces the fixed --n-critic "
              "schedule; give one of them");

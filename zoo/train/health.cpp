@@ -212,17 +212,20 @@ Json HealthMonitor::state() const {
     return Json{{"window", options.window}, {"history", h}, {"reported", r}};
 }
 
-void HealthMonitor::restore(const Json& state) {
-    ZG_CHECK(state.value("window", int64_t(0)) == options.window,
+void HealthMonitor::restore(const JsonReader& state) {
+    ZG_CHECK(state.integer("window") == options.window,
              "the checkpoint's health monitor window differs from --health-window ",
              options.window);
     history_.clear();
     last_reported_.clear();
-    for (auto& [k, v] : state.at("history").items()) {
-        auto values = v.get<std::vector<double>>();
-        history_[k] = std::deque<double>(values.begin(), values.end());
+    const JsonReader history = state.at("history");
+    for (const auto& item : history.object().items()) {
+        const std::vector<double> values = history.at(item.key()).as_numbers();
+        history_[item.key()] = std::deque<double>(values.begin(), values.end());
     }
-    for (auto& [k, v] : state.at("reported").items()) last_reported_[k] = v.get<int64_t>();
+    const JsonReader reported = state.at("reported");
+    for (const auto& item : reported.object().items())
+        last_reported_[item.key()] = reported.integer(item.key());
 }
 
 }  // namespace zg::zoo

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/io/json_reader.h"
 #include "zoo/gan.h"
 
 namespace zg::zoo {
@@ -50,7 +51,8 @@ public:
     // Takes the scalars of training step `step` (1-based); returns the warnings it raises.
     std::vector<HealthWarning> observe(int64_t step, const Scalars& scalars);
     Json state() const;
-    void restore(const Json& state);
+    // A state() read back from a checkpoint; a malformed one is an error naming where it is.
+    void restore(const JsonReader& state);
     const HealthOptions options;
 
 private:

@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -24,6 +26,7 @@
 #include "zoo/report/images.h"
 #include "zoo/report/progress.h"
 #include "zoo/report/report.h"
+#include "zoo/train/config_check.h"
 #include "zoo/train/health.h"
 #include "zoo/train/run_lock.h"
 #include "zoo/train/run_reference.h"
@@ -678,11 +681,12 @@ struct Run {
     void restore_checkpoint() {
         const std::string path = checkpoint_path("latest.safetensors");
         nn::Checkpoint ck = nn::Checkpoint::load(path);
-        check_config_unchanged(ck.json("config"));
+        check_config_unchanged(checkpoint_config(ck, path));
         model->restore(ck);
         if (ema) ck.restore_ema("ema", *ema);
         ck.restore_rng("train", rng);
-        if (health && ck.has_json("health")) health->restore(ck.json("health"));
+        if (health && ck.has_json("health"))
+            health->restore(JsonReader(ck.json("health"), path + ": metadata 'json/health'"));
         if (const int64_t size = model->next_batch_size(); size > 0) loader->set_batch_size(size);
         // Checkpoints before the loader counted examples hold the batch index instead.
         const int64_t offset = ck.has_counter("loader_offset")
@@ -767,9 +771,19 @@ struct Run {
     // One line of metrics.jsonl. A failed append (a full disk) stops training: the file is
     // append-only, so a cut line is all it can lose, and the last checkpoint is intact.
     void append_metrics(const Json& line) {
+        const std::string path = dir + "/metrics.jsonl";
+        const uintmax_t before = fs::file_size(path);  // every append is flushed: all on disk
+        errno = 0;
         metrics << line.dump() << "\n" << std::flush;
-        ZG_CHECK(metrics.good(), dir, "/metrics.jsonl: appending a line failed (is the disk ",
-                 "full?); the last checkpoint is intact: free some space, then --resume ", dir);
+        if (metrics.good()) return;
+        const std::string why = errno ? std::strerror(errno) : "is the disk full?";
+        // A full disk can take part of the line. Close the stream first (it would write what
+        // is left of its buffer when closed), then cut the file back to whole lines.
+        metrics.close();
+        std::error_code ignored;
+        fs::resize_file(path, before, ignored);
+        throw Error(path + ": appending a line failed (" + why +
+                    "); the last checkpoint is intact: free some space, then --resume " + dir);
     }
 };
 
@@ -792,7 +806,7 @@ int train(const Json& config, const std::string& dir, bool resume) {
 TrainedGan load_trained(const std::string& run_or_checkpoint, bool use_ema) {
     const std::string path = checkpoint_of(run_or_checkpoint);
     nn::Checkpoint ck = nn::Checkpoint::load(path);
-    const Json& c = ck.json("config");
+    const Json c = checkpoint_config(ck, path);
     const int64_t image_size = c.contains("image_size") ? c.at("image_size").get<int64_t>() : 32;
     // The model is rebuilt from its config; the data set is only needed for its shape, so a
     // stand-in of the right shape is used instead of loading it. Models without --image-size
