@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <optional>
 
 namespace zg::nn {
@@ -106,7 +107,9 @@ IdxArray parse_idx(const std::vector<uint8_t>& bytes, const std::string& what) {
 
 IdxArray read_idx(const std::string& path) {
     // gzread reads gzip files and passes plain files through unchanged.
-    gzFile f = gzopen(path.c_str(), "rb");
+    // Closed however the reading ends: the header check below throws on a bad header.
+    const std::unique_ptr<gzFile_s, int (*)(gzFile)> file(gzopen(path.c_str(), "rb"), gzclose);
+    gzFile f = file.get();
     ZG_CHECK(f, path, ": cannot open (", std::strerror(errno), ")");
     std::vector<uint8_t> bytes;
     uint8_t buf[1 << 16];
@@ -122,8 +125,7 @@ IdxArray read_idx(const std::string& path) {
         if (promised && bytes.size() > *promised) break;
     }
     int err = 0;
-    std::string msg = n < 0 ? gzerror(f, &err) : "";
-    gzclose(f);
+    const std::string msg = n < 0 ? gzerror(f, &err) : "";
     ZG_CHECK(n >= 0, path, ": corrupt gzip data after ", bytes.size(), " bytes (", msg, ")");
     return parse_idx(bytes, path);
 }
