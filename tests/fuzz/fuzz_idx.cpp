@@ -2,35 +2,21 @@
 // a file, must either load or throw zg::Error. Any other exception, a crash, a sanitizer report
 // or a huge allocation is a bug. Files that load as [N, H, W] are also turned into images, and
 // as [N] into labels checked the way load_idx_dataset checks them.
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <string>
 
 #include "engine/error.h"
 #include "nn/data/dataset.h"
-
-namespace {
-
-// read_idx takes a path (zlib decides between gzip and plain data), so each input goes through
-// a scratch file, in /dev/shm when there is one.
-const std::string& scratch_path() {
-    static const std::string path =
-        std::string(access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp") + "/zg_fuzz_idx_" +
-        std::to_string(getpid());
-    return path;
-}
-
-}  // namespace
+#include "scratch_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    FILE* f = std::fopen(scratch_path().c_str(), "wb");
-    if (!f || std::fwrite(data, 1, size, f) != size || std::fclose(f) != 0) std::abort();
+    static const std::string path =
+        zg::fuzz::scratch_dir() + "/zg_fuzz_idx_" + std::to_string(getpid());
+    zg::fuzz::write_scratch(path, data, size);
     try {
-        const zg::nn::IdxArray a = zg::nn::read_idx(scratch_path());
+        const zg::nn::IdxArray a = zg::nn::read_idx(path);
         uint64_t count = 1;
         for (int64_t d : a.dims) count *= (uint64_t)d;
         if (count != a.data.size()) std::abort();  // the reader promised exactly this many bytes

@@ -193,3 +193,16 @@ TEST_CASE("the feature network's cache key follows the data, not only the set's 
     CHECK(key(a) == key(same_as_a));
     CHECK(key(a) != key(b));
 }
+
+TEST_CASE("load_npy: an empty array and dims whose product overflows 64 bits (found by fuzz_npy)") {
+    TempDir tmp;
+    const std::string empty = (tmp.path / "empty.npy").string();
+    write_bytes(empty,
+                npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 1, 4, 4), }", 0));
+    CHECK(zoo::load_npy(empty).data.numel() == 0);  // memcpy of no bytes into no buffer skipped
+    const std::string huge = (tmp.path / "huge.npy").string();
+    write_bytes(huge, npy_bytes("{'descr': '<f4', 'fortran_order': False, "
+                                "'shape': (17179869183, 99999999999, 99999999999), }",
+                                16));
+    CHECK_THROWS_WITH_AS(zoo::load_npy(huge), doctest::Contains("the array is too large"), Error);
+}

@@ -152,8 +152,8 @@ NpyArray load_npy(const std::string& path) {
             if (!num.empty()) {
                 ZG_CHECK(num.size() < 12, bad, "dimension ", num, " is too large");
                 shape.push_back(std::stoll(num));
-                numel *= shape.back();
-                ZG_CHECK(numel < (int64_t(1) << 34), bad, "the array is too large");
+                const bool overflows = __builtin_mul_overflow(numel, shape.back(), &numel);
+                ZG_CHECK(!overflows && numel < (int64_t(1) << 34), bad, "the array is too large");
                 num.clear();
             }
         } else {
@@ -168,7 +168,7 @@ NpyArray load_npy(const std::string& path) {
     std::vector<float> values((size_t)numel);
     if (u8)
         for (int64_t i = 0; i < numel; ++i) values[i] = (float)(uint8_t)bytes[offset + i];
-    else
+    else if (data_bytes > 0)  // memcpy into an empty vector's null data() is undefined
         std::memcpy(values.data(), bytes.data() + offset, data_bytes);
     return {from_vector(values, shape), u8};
 }
