@@ -71,11 +71,12 @@ echo "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"
 for run in "$@"; do
   dir=$OUT/$run
   IFS=- read -r model data seed variant <<<"$run"
-  last=$(grep '"epoch"' "$dir/metrics.jsonl" | tail -n 1)
-  step=$(jq -r '.budget_reached.step' "$dir/config.json")
+  # Where the clock stopped the run: the step, and for ProGAN its images, resolution and α.
+  reached=$(jq -c .budget_reached "$dir/config.json")
+  step=$(jq -r .step <<<"$reached")
   if [ "$model" = progan ]; then
-    images="$(jq -r '.kimg | round' <<<"$last") k"
-    where=$(jq -r '"\(.resolution)×\(.resolution)" + (if .alpha < 1 then ", α \(.alpha * 100 | round / 100)" else "" end)' <<<"$last")
+    images="$(jq -r '.kimg | round' <<<"$reached") k"
+    where=$(jq -r '"\(.resolution)×\(.resolution)" + (if .alpha < 1 then ", α \(.alpha * 100 | round / 100)" else "" end)' <<<"$reached")
   else
     images="$(jq -r --argjson s "$step" '$s * .batch_size / 1000 | round' "$dir/config.json") k"
     where="32×32"

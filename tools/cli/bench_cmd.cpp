@@ -442,7 +442,7 @@ Command add_bench_command(CLI::App& app) {
     auto common = [&](CLI::App* c) {
         c->add_option("--threads", o->threads, "OpenMP threads (0: all cores)")
             ->capture_default_str()
-            ->check(zg::tools::non_negative());
+            ->check(non_negative());
         c->add_flag("--json", o->json, "Print one JSON object instead of text");
         add_device_flag(c);
     };
@@ -451,15 +451,13 @@ Command add_bench_command(CLI::App& app) {
         "Full DCGAN training steps (G and D forward and backward, both Adam updates) on "
         "a synthetic batch, after warm-up");
     common(dcgan);
-    dcgan->add_option("--steps", o->steps, "Timed steps")
-        ->capture_default_str()
-        ->check(zg::tools::positive());
+    dcgan->add_option("--steps", o->steps, "Timed steps")->capture_default_str()->check(positive());
     dcgan->add_option("--warmup", o->warmup, "Untimed steps first (fill the allocator cache)")
         ->capture_default_str()
-        ->check(zg::tools::non_negative());
+        ->check(non_negative());
     dcgan->add_option("--batch-size", o->batch_size, "Images per step")
         ->capture_default_str()
-        ->check(zg::tools::positive());
+        ->check(positive());
     dcgan->add_option("--image-size", o->image_size, "Image side: 32 or 64")
         ->capture_default_str()
         ->check(CLI::IsMember({32, 64}));
@@ -470,13 +468,13 @@ Command add_bench_command(CLI::App& app) {
     common(progan);
     progan->add_option("--steps", o->steps, "Timed steps")
         ->capture_default_str()
-        ->check(zg::tools::positive());
+        ->check(positive());
     progan->add_option("--warmup", o->warmup, "Untimed steps first (fill the allocator cache)")
         ->capture_default_str()
-        ->check(zg::tools::non_negative());
+        ->check(non_negative());
     progan->add_option("--batch-size", o->batch_size, "Images per step")
         ->capture_default_str()
-        ->check(zg::tools::positive());
+        ->check(positive());
     progan->add_option("--resolution", o->resolution, "Image side: 4, 8, 16, 32, 64 or 128")
         ->capture_default_str()
         ->check(CLI::IsMember({4, 8, 16, 32, 64, 128}));

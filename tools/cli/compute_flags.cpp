@@ -13,7 +13,7 @@ void add_threads_flag(CLI::App* cmd) {
                if (n > 0) omp_set_num_threads(n);
            },
            "OpenMP threads (0: all cores)")
-        ->check(zg::tools::non_negative());
+        ->check(non_negative());
 }
 
 void add_device_flag(CLI::App* cmd) {

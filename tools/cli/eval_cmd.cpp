@@ -263,7 +263,7 @@ Command add_eval_command(CLI::App& app) {
     cmd->add_option("--reference-n", f->opts.reference_n,
                     "At most this many reference images (the split's first ones)")
         ->capture_default_str()
-        ->check(zg::tools::positive());
+        ->check(positive());
     cmd->add_option("--grid", f->grid, "Cut a PNG --samples into RxC cells, e.g. 8x8");
     cmd->add_option("--pad", f->pad, "Pixels between and around the cells of a --grid PNG")
         ->capture_default_str();
@@ -276,12 +276,12 @@ Command add_eval_command(CLI::App& app) {
     cmd->add_option("--image-size", f->opts.image_size,
                     "Image folders: the side images are fitted to for the feature network")
         ->capture_default_str()
-        ->check(zg::tools::positive());
+        ->check(positive());
     cmd->add_option("--classifier-epochs", f->classifier_epochs,
                     "Epochs of the feature network when none is cached yet (trained once, then "
                     "kept in $ZOOGRAD_CACHE)")
         ->capture_default_str()
-        ->check(zg::tools::positive());
+        ->check(positive());
     return [f, data] {
         if (data->count() == 0) data_from_checkpoint(*f);
         return run_eval(*f);

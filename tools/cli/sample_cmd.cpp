@@ -135,18 +135,16 @@ Command add_sample_command(CLI::App& app) {
                     "With --weights: image size" + model_default)
         ->needs(weights);
     cmd->add_option("--nz", a->arch.nz, "With --weights: latent size" + model_default)
-        ->check(zg::tools::positive())
+        ->check(positive())
         ->needs(weights);
     cmd->add_option("--ngf", a->arch.ngf, "With --weights: generator width" + model_default)
-        ->check(zg::tools::positive())
+        ->check(positive())
         ->needs(weights);
     cmd->add_option("--channels", a->arch.channels,
                     "With --weights: image channels, 1 (grey) or 3 (RGB) (default 1)")
         ->check(CLI::IsMember({1, 3}))
         ->needs(weights);
-    cmd->add_option("--n", a->n, "Number of samples")
-        ->capture_default_str()
-        ->check(zg::tools::positive());
+    cmd->add_option("--n", a->n, "Number of samples")->capture_default_str()->check(positive());
     cmd->add_option("--seed", a->seed, "Seed of the latents")->capture_default_str();
     cmd->add_option("--out", a->out,
                     "FILE.png (a grid), FILE.npy (N×C×H×W float32 in [-1, 1]) or a "
@@ -160,7 +158,7 @@ Command add_sample_command(CLI::App& app) {
     cmd->add_option("--resolution", a->resolution,
                     "progan: draw at this resolution, at most the one the checkpoint has "
                     "reached (default: what training shows at that point, mid-fade included)")
-        ->check(zg::tools::positive());
+        ->check(positive());
     return [a] {
         ZG_CHECK(
             !a->checkpoint.empty() || !a->weights.empty(),
@@ -210,7 +208,7 @@ Command add_interp_command(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--rows", a->rows, "Pairs of endpoints")
         ->capture_default_str()
-        ->check(zg::tools::positive());
+        ->check(positive());
     cmd->add_option("--per-row", a->per_row, "Images per row, the endpoints included (≥ 2)")
         ->capture_default_str()
         ->check(CLI::Range(2, 100));

@@ -234,8 +234,8 @@ void check_trainer_flags(Json& config) {
             ZG_CHECK(config[key].get<int64_t>() >= 0, flag_of(key), " must not be negative");
     ZG_CHECK(config.at("batch_size").get<int64_t>() > 0, "--batch-size must be positive");
     // OpenMP takes an int, and thousands of threads on a few cores only thrash.
-    ZG_CHECK(config.at("threads").get<int64_t>() <= 1024, "--threads ",
-             config.at("threads").get<int64_t>(),
+    const int64_t threads = config.at("threads").get<int64_t>();
+    ZG_CHECK(threads <= 1024, "--threads ", threads,
              " is more than 1024; give the number of cores to use (0: all of them)");
     // A model that plans its own length (progan's --total-kimg) takes neither.
     ZG_CHECK(config.contains("total_kimg") || config.at("steps").get<int64_t>() > 0 ||
