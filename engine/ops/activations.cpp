@@ -74,8 +74,14 @@ Tensor elu(const Tensor& x, double alpha) {
 // log softmax(x)ᵢ = zᵢ − log Σⱼ exp zⱼ with z = x − max x (the max held constant: it cancels).
 // Subtracting the max first, rather than x − logsumexp(x), keeps float32 exact for large
 // logits: logsumexp ≈ 1000.69 would be rounded to float32's step of 6e-5 at 1000.
+// A 0-d x is one class along dim 0 or -1 (as PyTorch): computed as [1] and viewed back, so
+// log softmax(x) = x − x = 0 and its gradient dy − Σdy = 0, for any x.
 Tensor log_softmax(const Tensor& x, int64_t dim) {
     plumbing::check_float(x, "log_softmax");
+    if (x.dim() == 0) {
+        wrap_dim(dim, 1, "log_softmax");
+        return log_softmax(x.unsqueeze(0), 0).squeeze(0);
+    }
     dim = wrap_dim(dim, x.dim(), "log_softmax");
     Tensor m = amax(x.detach(), {dim}, true);
     // A row whose max is ±∞ would give ∞ − ∞ = NaN in z: shift it by 0 (as logsumexp does).

@@ -91,8 +91,18 @@ static bool window_is_whole_image(const Window2d& g) {
 //         = W [O, C·kh·kw] · im2col(x) [C·kh·kw, N·OH·OW], per group
 // When the window covers the whole image, y [N, O] = x [N, C·kh·kw] · Wᵀ: no im2col and no
 // permute of the product.
+// padding_mode reflect, replicate or circular (torch.nn.Conv2d's): y = conv2d(pad(x, p, mode), w)
+// with no padding, as PyTorch computes it; the gradient goes through pad's (index_add).
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& o) {
     check_conv_operands(x, weight, "conv2d", "[out, in/groups, kh, kw]");
+    if (o.padding_mode != PadMode::zeros) {
+        Conv2dOptions unpadded = o;
+        unpadded.padding = {0, 0};
+        unpadded.padding_mode = PadMode::zeros;
+        const int64_t ph = o.padding[0], pw = o.padding[1];
+        ZG_CHECK(ph >= 0 && pw >= 0, "conv2d: padding must be non-negative, got ", ph, "×", pw);
+        return conv2d(pad(x, {pw, pw, ph, ph}, o.padding_mode), weight, bias, unpadded);
+    }
     const int64_t groups = o.groups, out_ch = weight.size(0), in_ch = x.size(1);
     ZG_CHECK(groups > 0 && in_ch % groups == 0 && out_ch % groups == 0 &&
                  weight.size(1) * groups == in_ch,
@@ -130,10 +140,16 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
              "conv_transpose2d: input ", shape_str(x.shape()), " does not match weight ",
              shape_str(weight.shape()),
              " (expected weight.size(0) = input channels, divisible by groups ", groups, ")");
+    ZG_CHECK(o.padding_mode == PadMode::zeros,
+             "conv_transpose2d: only zeros padding_mode is supported (as in PyTorch)");
+    // PyTorch's rule: output_padding < stride or output_padding < dilation, per dim.
     for (int d = 0; d < 2; ++d)
-        ZG_CHECK(
-            o.output_padding[d] >= 0 && o.output_padding[d] < std::max(o.stride[d], o.dilation[d]),
-            "conv_transpose2d: output_padding must be smaller than stride or dilation");
+        ZG_CHECK(o.output_padding[d] >= 0 &&
+                     (o.output_padding[d] < o.stride[d] || o.output_padding[d] < o.dilation[d]),
+                 "conv_transpose2d: output_padding must be smaller than either stride or ",
+                 "dilation, got output_padding ", o.output_padding[0], "×", o.output_padding[1],
+                 ", stride ", o.stride[0], "×", o.stride[1], ", dilation ", o.dilation[0], "×",
+                 o.dilation[1]);
     const int64_t out_ch = weight.size(1) * groups, kh = weight.size(2), kw = weight.size(3);
     const int64_t oh = (x.size(2) - 1) * o.stride[0] - 2 * o.padding[0] + o.dilation[0] * (kh - 1) +
                        o.output_padding[0] + 1;
@@ -154,15 +170,37 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
                o.padding[1],
                o.dilation[0],
                o.dilation[1]};
-    ZG_CHECK(g.out_h() == x.size(2) && g.out_w() == x.size(3), "conv_transpose2d: output_padding ",
-             o.output_padding[0], "×", o.output_padding[1], " is not reachable with stride ",
-             o.stride[0], "×", o.stride[1]);
     Tensor w2 = weight.reshape({in_ch, weight.size(1) * kh * kw});
+    auto columns = [&] { return x.permute({1, 0, 2, 3}).reshape({in_ch, -1}); };  // [C, N·H·W]
+    if (o.output_padding[0] >= o.stride[0] || o.output_padding[1] >= o.stride[1]) {
+        // output_padding ≥ stride (allowed when < dilation): no window geometry of the output
+        // has exactly H×W positions, so sum the windows into the whole unpadded image,
+        //   full = (H − 1)·s + d·(k − 1) + 1 rows (padding 0: every window fits once),
+        // and take rows [p, p + oh) of it, the rows past its end being zeros:
+        //   y = pad(full, {−p, oh − full + p, ...}) (a slice, then zeros when oh + p > full).
+        Window2d f{x.size(0),
+                   out_ch,
+                   (x.size(2) - 1) * o.stride[0] + o.dilation[0] * (kh - 1) + 1,
+                   (x.size(3) - 1) * o.stride[1] + o.dilation[1] * (kw - 1) + 1,
+                   kh,
+                   kw,
+                   o.stride[0],
+                   o.stride[1],
+                   0,
+                   0,
+                   o.dilation[0],
+                   o.dilation[1]};
+        Tensor full_image = col2im(grouped_matmul(w2, columns(), groups, true), f);
+        Tensor y = pad(full_image, {-o.padding[1], ow + o.padding[1] - f.w, -o.padding[0],
+                                    oh + o.padding[0] - f.h});
+        return add_channel_bias(y, bias, "conv_transpose2d");
+    }
+    ZG_CHECK(g.out_h() == x.size(2) && g.out_w() == x.size(3),
+             "conv_transpose2d: internal error: the window geometry does not match the input");
     if (groups == 1 && window_is_whole_image(g))
         return add_channel_bias(matmul(x.reshape({g.n, in_ch}), w2).view({g.n, out_ch, oh, ow}),
                                 bias, "conv_transpose2d");
-    Tensor x2 = x.permute({1, 0, 2, 3}).reshape({in_ch, -1});  // [C, N·H·W]
-    return add_channel_bias(col2im(grouped_matmul(w2, x2, groups, true), g), bias,
+    return add_channel_bias(col2im(grouped_matmul(w2, columns(), groups, true), g), bias,
                             "conv_transpose2d");
 }
 

@@ -4,10 +4,7 @@
 namespace zg {
 
 // C = A·B;  ∂L/∂A = ∂L/∂C·Bᵀ, ∂L/∂B = Aᵀ·∂L/∂C (summed over broadcast batch dims)
-Tensor matmul(const Tensor& a, const Tensor& b) {
-    plumbing::check_same_dtype(a, b, "matmul");
-    ZG_CHECK(a.dim() >= 2 && b.dim() >= 2, "matmul: expected matrices (2 or more dimensions), got ",
-             shape_str(a.shape()), " and ", shape_str(b.shape()));
+static Tensor matmul_matrices(const Tensor& a, const Tensor& b) {
     const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
     ZG_CHECK(b.size(-2) == k, "matmul: inner dimensions differ, ", shape_str(a.shape()), " · ",
              shape_str(b.shape()), " (", k, " vs ", b.size(-2), ")");
@@ -41,6 +38,25 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
                 g.needs_grad(1) ? sum_to(matmul(a.transpose(-1, -2), g.dy), b.shape()) : Tensor()};
         },
         {a, b});
+}
+
+// torch.matmul's 1-D rules, as views around the matrix product (so the gradients are those of
+// unsqueeze, matmul and squeeze):
+//   a [K] · b [K]            = (a [1, K] · b [K, 1]) [1, 1] → [] (the dot product)
+//   a [K] · b [..., K, N]    = (a [1, K] · b) [..., 1, N] → [..., N]
+//   a [..., M, K] · b [K]    = (a · b [K, 1]) [..., M, 1] → [..., M]
+Tensor matmul(const Tensor& a, const Tensor& b) {
+    plumbing::check_same_dtype(a, b, "matmul");
+    ZG_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both operands need at least 1 dimension, got ",
+             shape_str(a.shape()), " and ", shape_str(b.shape()));
+    if (a.dim() >= 2 && b.dim() >= 2) return matmul_matrices(a, b);
+    ZG_CHECK(a.size(-1) == b.size(b.dim() == 1 ? 0 : -2), "matmul: inner dimensions differ, ",
+             shape_str(a.shape()), " · ", shape_str(b.shape()), " (", a.size(-1), " vs ",
+             b.size(b.dim() == 1 ? 0 : -2), ")");
+    if (a.dim() == 1 && b.dim() == 1)
+        return matmul_matrices(a.unsqueeze(0), b.unsqueeze(1)).view({});
+    if (a.dim() == 1) return matmul_matrices(a.unsqueeze(0), b).squeeze(-2);
+    return matmul_matrices(a, b.unsqueeze(1)).squeeze(-1);
 }
 
 // y = x·Wᵀ + b, for x of any rank ≥ 1 (the leading dims are a batch)

@@ -293,6 +293,10 @@ Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor
     });
 }
 
+// PyTorch's rule: index has x's rank and fits inside x outside `dim` (index.size(d) ≤ x.size(d)
+// for d ≠ dim); along `dim` its values, not its size, are bounded by x.size(dim). The kernels
+// walk index's positions and read x (or write out) through x's strides, so a smaller index
+// needs nothing more.
 static void check_gather_shapes(const Tensor& x, int64_t dim, const Tensor& index, const char* op) {
     check_index(index, op);
     ZG_CHECK(index.dim() == x.dim(), op, ": index ", shape_str(index.shape()),
@@ -300,12 +304,14 @@ static void check_gather_shapes(const Tensor& x, int64_t dim, const Tensor& inde
              "many dimensions as the input ",
              shape_str(x.shape()));
     for (int64_t d = 0; d < x.dim(); ++d)
-        ZG_CHECK(d == dim || index.shape()[d] == x.shape()[d], op, ": index ",
-                 shape_str(index.shape()), " must match input ", shape_str(x.shape()),
-                 " outside dimension ", dim);
+        ZG_CHECK(d == dim || index.shape()[d] <= x.shape()[d], op, ": index ",
+                 shape_str(index.shape()), " is larger than input ", shape_str(x.shape()),
+                 " in dimension ", d, " (index.size(d) ≤ input.size(d) is needed for d ≠ ", dim,
+                 ")");
 }
 
-// y[i][j] = x[i][idx[i][j]] (dim 1);  dx = zeros with dy scattered back (added) to idx.
+// y[i][j] = x[i][idx[i][j]] (dim 1), y of index's shape (which may be smaller than x outside
+// dim);  dx = zeros of x's shape with dy scattered back (added) to idx, at the same positions.
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
     dim = wrap_dim(dim, x.dim(), "gather");
     check_gather_shapes(x, dim, index, "gather");
@@ -318,12 +324,22 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
 }
 
 // y = x, then y[i][idx[i][j]] += src[i][j] (dim 1);  dx = dy, dsrc = gather(dy, dim, idx).
+// A src larger than index (PyTorch allows index.size(d) ≤ src.size(d)) is first cut to index's
+// extent by slices, whose backward puts dsrc back into zeros of src's shape.
 Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
     dim = wrap_dim(dim, x.dim(), "scatter_add");
     plumbing::check_same_dtype(x, src, "scatter_add");
     check_gather_shapes(x, dim, index, "scatter_add");
-    ZG_CHECK(src.shape() == index.shape(), "scatter_add: source ", shape_str(src.shape()),
-             " must have the index's shape ", shape_str(index.shape()));
+    ZG_CHECK(src.dim() == index.dim(), "scatter_add: source ", shape_str(src.shape()),
+             " must have the index's rank (index ", shape_str(index.shape()), ")");
+    Tensor part = src;
+    for (int64_t d = 0; d < src.dim(); ++d) {
+        ZG_CHECK(index.shape()[d] <= src.shape()[d], "scatter_add: index ",
+                 shape_str(index.shape()), " is larger than source ", shape_str(src.shape()),
+                 " in dimension ", d);
+        if (index.shape()[d] < src.shape()[d]) part = part.slice(d, 0, index.shape()[d]);
+    }
+    if (!part.same(src)) return scatter_add(x, dim, index, part);
     Tensor out = copy_kernel(x, x.dtype());
     backend(x).scatter_add(out, dim, index, src);
     return record("scatter_add", out, {x, src}, [dim, index](const BackwardArgs& g) -> Grads {
