@@ -188,6 +188,102 @@ struct GoldenOp {
     GoldenFn fn;
 };
 
+Pair pair(const Inputs& in, const std::string& key) {
+    const std::vector<int64_t> v = in.c.integers(key);
+    if (v.size() != 2) throw Error("fixture case '" + in.c.name() + "': " + key + " is not a pair");
+    return {v[0], v[1]};
+}
+
+PadMode pad_mode(const std::string& m) {
+    if (m == "constant" || m == "zeros") return PadMode::constant;
+    if (m == "reflect") return PadMode::reflect;
+    if (m == "replicate") return PadMode::replicate;
+    if (m == "circular") return PadMode::circular;
+    throw Error("unknown padding mode " + m);
+}
+
+// The ops of issue 22's PyTorch-shaped API.
+void add_pytorch_api_ops(
+    const std::function<void(const std::string&, const std::string&, GoldenFn)>& add_op) {
+    for (const char* b :
+         {"matmul_1d_1d", "matmul_1d_2d", "matmul_2d_1d", "matmul_1d_batched", "matmul_batched_1d"})
+        add_op("matmul_1d", b, [](const Inputs& in) { return matmul(in["a"], in["b"]); });
+    add_op("softmax_0d", "softmax_0d",
+           [](const Inputs& in) { return softmax(in["x"], in.c.integer("dim")); });
+    add_op("softmax_0d", "log_softmax_0d",
+           [](const Inputs& in) { return log_softmax(in["x"], in.c.integer("dim")); });
+    for (const char* b :
+         {"gather_small_index_dim1", "gather_small_index_dim0", "gather_small_index_3d"})
+        add_op("gather_small_index", b,
+               [](const Inputs& in) { return gather(in["x"], in.c.integer("dim"), in["index"]); });
+    add_op("gather_small_index", "scatter_add_small_index", [](const Inputs& in) {
+        return scatter_add(in["x"], in.c.integer("dim"), in["index"], in["src"]);
+    });
+    for (const char* b :
+         {"cross_entropy_nd_mean", "cross_entropy_nd_none", "cross_entropy_weight_mean",
+          "cross_entropy_ignore_mean", "cross_entropy_ignore_index_sum",
+          "cross_entropy_weight_ignore_mean", "cross_entropy_weight_ignore_sum",
+          "cross_entropy_weight_ignore_none", "cross_entropy_weight_ignore_smooth_mean",
+          "cross_entropy_weight_ignore_smooth_sum", "cross_entropy_weight_ignore_smooth_none",
+          "cross_entropy_ignore_smooth_mean", "cross_entropy_unbatched"})
+        add_op("cross_entropy_nd", b, [](const Inputs& in) {
+            CrossEntropyOptions o;
+            if (in.c.has("weight")) o.weight = in["weight"];
+            o.ignore_index = in.c.integer("ignore_index");
+            o.label_smoothing = in.c.number("label_smoothing");
+            o.reduction = reduction(in);
+            return cross_entropy(in["logits"], in["labels"], o);
+        });
+    for (const char* b : {"conv_transpose2d_output_padding_dilation",
+                          "conv_transpose2d_output_padding_dilation_padded"})
+        add_op("conv_transpose2d_output_padding", b, [](const Inputs& in) {
+            Conv2dOptions o{.stride = pair(in, "stride"),
+                            .padding = pair(in, "padding"),
+                            .dilation = pair(in, "dilation"),
+                            .groups = in.c.integer("groups"),
+                            .output_padding = pair(in, "output_padding")};
+            return conv_transpose2d(in["x"], in["weight"], in["bias"], o);
+        });
+    for (const char* b :
+         {"conv2d_padding_zeros", "conv2d_padding_reflect", "conv2d_padding_replicate",
+          "conv2d_padding_circular", "conv2d_padding_reflect_dilated"})
+        add_op("conv2d_padding_mode", b, [](const Inputs& in) {
+            Conv2dOptions o{.stride = pair(in, "stride"),
+                            .padding = pair(in, "padding"),
+                            .dilation = pair(in, "dilation"),
+                            .padding_mode = pad_mode(in.c.text("padding_mode"))};
+            return conv2d(in["x"], in["weight"], in["bias"], o);
+        });
+    for (const char* b :
+         {"pad_constant", "pad_constant_negative", "pad_reflect", "pad_replicate", "pad_circular"})
+        add_op("pad", b, [](const Inputs& in) {
+            return pad(in["x"], in.c.integers("pads"), pad_mode(in.c.text("mode")),
+                       in.c.number("value"));
+        });
+    for (const char* b :
+         {"avg_pool2d_ceil", "avg_pool2d_ceil_pad", "avg_pool2d_exclude_pad",
+          "avg_pool2d_ceil_exclude_pad", "avg_pool2d_rect", "avg_pool2d_rect_exclude_pad"})
+        add_op("avg_pool2d_options", b, [](const Inputs& in) {
+            AvgPool2dOptions o{.stride = pair(in, "stride"),
+                               .padding = pair(in, "padding"),
+                               .ceil_mode = in.c.flag("ceil_mode"),
+                               .count_include_pad = in.c.flag("count_include_pad")};
+            return avg_pool2d(in["x"], pair(in, "kernel"), o);
+        });
+    for (const char* b : {"upsample_nearest_size", "upsample_nearest_size_float_scale"})
+        add_op("resize", b, [](const Inputs& in) {
+            const Pair s = pair(in, "size");
+            return upsample_nearest2d(in["x"], s[0], s[1]);
+        });
+    for (const char* b :
+         {"upsample_bilinear_size", "upsample_bilinear_align_corners",
+          "upsample_bilinear_align_corners_down", "upsample_bilinear_align_corners_one"})
+        add_op("resize", b, [](const Inputs& in) {
+            const Pair s = pair(in, "size");
+            return upsample_bilinear2d(in["x"], s[0], s[1], in.c.flag("align_corners"));
+        });
+}
+
 std::vector<GoldenOp> golden_ops() {
     std::vector<GoldenOp> ops;
     auto add_op = [&](const std::string& family, const std::string& base, GoldenFn fn) {
@@ -299,6 +395,7 @@ std::vector<GoldenOp> golden_ops() {
             return cross_entropy(in["logits"], in["labels"], in.c.number("label_smoothing"),
                                  reduction(in));
         });
+    add_pytorch_api_ops(add_op);
     for (const char* b : {"mse_loss_mean", "mse_loss_sum"})
         add_op("mse_l1", b,
                [](const Inputs& in) { return mse_loss(in["x"], in["target"], reduction(in)); });
@@ -401,6 +498,33 @@ TEST_CASE("torch golden: cross_entropy") {
 }
 TEST_CASE("torch golden: mse_loss, l1_loss") {
     run_family("mse_l1");
+}
+TEST_CASE("torch golden: matmul of 1-D operands") {
+    run_family("matmul_1d");
+}
+TEST_CASE("torch golden: softmax and log_softmax of a 0-d tensor") {
+    run_family("softmax_0d");
+}
+TEST_CASE("torch golden: gather and scatter_add with an index smaller than the input") {
+    run_family("gather_small_index");
+}
+TEST_CASE("torch golden: cross_entropy on N-d logits with weights, ignore_index, smoothing") {
+    run_family("cross_entropy_nd");
+}
+TEST_CASE("torch golden: conv_transpose2d with output_padding at least stride, below dilation") {
+    run_family("conv_transpose2d_output_padding");
+}
+TEST_CASE("torch golden: conv2d padding modes zeros, reflect, replicate, circular") {
+    run_family("conv2d_padding_mode");
+}
+TEST_CASE("torch golden: pad constant, reflect, replicate, circular") {
+    run_family("pad");
+}
+TEST_CASE("torch golden: avg_pool2d ceil_mode and count_include_pad") {
+    run_family("avg_pool2d_options");
+}
+TEST_CASE("torch golden: nearest resize to any size, bilinear with align_corners") {
+    run_family("resize");
 }
 
 // WGAN-GP: critic(x) = W3·lrelu(W2·lrelu(W1·x + b1) + b2) + b3 with leaky_relu(0.2);
