@@ -92,7 +92,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels, const CrossEntr
         wy = index_select(w, 0, y.reshape({-1})).reshape(labels.shape());
         Shape s(logits.dim(), 1);
         s[cdim] = classes;
-        wc = w.view(s);
+        wc = w.reshape(s);
     }
     if (any_ignored) {
         const Tensor m = from_vector(keep, labels.shape()).to(logits.dtype());
