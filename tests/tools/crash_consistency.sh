@@ -38,7 +38,7 @@ for ((s = 5; s <= steps; s += 5)); do
   [ -s "$f" ] || fail "the numbered checkpoint of step $s is missing"
 done
 awk '!/^\{.*\}$/ { print "cut line: " $0; exit 1 }' "$tmp/run/metrics.jsonl" || fail "a cut metrics line"
-logged=$(grep -v '"warning"' "$tmp/run/metrics.jsonl" | sed -n 's/.*"step":\([0-9]*\).*/\1/p' | tr '\n' ' ')
+logged=$(grep -Ev '"(warning|resumed)"' "$tmp/run/metrics.jsonl" | sed -n 's/.*"step":\([0-9]*\).*/\1/p' | tr '\n' ' ')
 [ "$logged" = "$(seq -s ' ' 1 $steps) " ] || fail "metrics.jsonl steps are not 1..$steps once each: $logged"
 [ -z "$(find "$tmp/run" -name '*.tmp')" ] || fail "temporaries left: $(find "$tmp/run" -name '*.tmp')"
 "$zoograd" sample --checkpoint "$tmp/whole" --n 4 --out "$tmp/a.npy" >/dev/null

@@ -26,7 +26,7 @@ grep -Eq '"seed": *5([^0-9]|$)' "$run/config.json" || fail "config.json does not
 [ "$(wc -l <"$run/metrics.jsonl")" -eq 3 ] || fail "metrics.jsonl: expected 3 lines (--log-every 1)"
 tail -n1 "$run/metrics.jsonl" | grep -Eq '^\{.*"loss_d":.*"step":3[,}]' ||
   fail "metrics.jsonl's last line: $(tail -n1 "$run/metrics.jsonl")"
-grep -q '<svg' "$run/report.html" || fail "report.html has no loss curve"
+grep -q '"loss_d":\[\[1,' "$run/report.html" || fail "report.html has no loss curve"
 
 ck=$run/checkpoints/latest.safetensors
 "$zoograd" sample --checkpoint "$ck" --n 5 --out "$tmp/grid.png" || fail "sample to .png"

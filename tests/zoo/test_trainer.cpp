@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "nn/checkpoint.h"
+#include "report_data.h"
 #include "test_util.h"
 #include "zoo/train/run_lock.h"
 #include "zoo/train/trainer.h"
@@ -71,10 +72,10 @@ TEST_CASE("trainer: a few steps write every file of the run directory") {
         ++lines;
     }
     CHECK(lines == 4);
-    std::ifstream report(dir + "/report.html");
-    std::string html((std::istreambuf_iterator<char>(report)), {});
-    CHECK(html.find("<svg") != std::string::npos);
-    CHECK(html.find("samples/step_000004.png") != std::string::npos);
+    const Json page = testing::report_data(dir);
+    CHECK_FALSE(page.at("series").at("loss_d").empty());
+    CHECK(page.at("grids").back().at("src") == "samples/step_000004.png");
+    CHECK(page.at("live") == false);  // a finished run's page stops reloading
     Json config = Json::parse(std::ifstream(dir + "/config.json"));
     CHECK(config.at("seed") == 5);
     CHECK(config.at("channels") == 1);
@@ -108,13 +109,23 @@ TEST_CASE("trainer: N steps in one go equal N/2 steps plus --resume, bit for bit
         nn::Checkpoint::load(s.run("split") + "/checkpoints/latest.safetensors").state("ema");
     for (auto& [k, t] : ema_a)
         if (is_floating(t.dtype())) CHECK(t.to_vector<float>() == ema_b.at(k).to_vector<float>());
-    // metrics.jsonl of the resumed run continues where it stopped.
+    // metrics.jsonl of the resumed run continues where it stopped, with a line that marks the
+    // resume (report.html draws it).
     std::ifstream m(s.run("split") + "/metrics.jsonl");
     std::string line, last;
+    std::vector<Json> resumes;
     int n = 0;
-    while (std::getline(m, line)) last = line, ++n;
+    while (std::getline(m, line)) {
+        const Json j = Json::parse(line);
+        if (j.contains("resumed"))
+            resumes.push_back(j);
+        else
+            last = line, ++n;
+    }
     CHECK(n == 6);
     CHECK(Json::parse(last).at("step") == 6);
+    REQUIRE(resumes.size() == 1);
+    CHECK(resumes[0].at("step") == 3);
 }
 
 // A constant-decay average that starts at G's random init would still be 99.9% init here.
@@ -299,7 +310,10 @@ TEST_CASE("trainer: a resume after a kill logs each step once") {
     std::vector<int64_t> steps;
     while (std::getline(metrics, line)) {
         const Json j = Json::parse(line);  // every line is whole JSON again
-        if (!j.contains("warning")) steps.push_back(j.at("step").get<int64_t>());
+        if (j.contains("resumed"))
+            CHECK(j.at("step") == 4);  // the resume's marker, at the checkpoint's step
+        else if (!j.contains("warning"))
+            steps.push_back(j.at("step").get<int64_t>());
     }
     CHECK(steps == std::vector<int64_t>{1, 2, 3, 4, 5, 6});
 }
@@ -347,9 +361,7 @@ TEST_CASE("trainer: --minutes stops at the budget and records the steps that rep
         if (line.find("budget_reached") != std::string::npos) budget_line = line;
     REQUIRE_FALSE(budget_line.empty());
     CHECK(Json::parse(budget_line).at("step") == reached);
-    std::ifstream report(dir + "/report.html");
-    const std::string html((std::istreambuf_iterator<char>(report)), {});
-    CHECK(html.find("loss_d") != std::string::npos);
+    CHECK_FALSE(testing::report_data(dir).at("series").at("loss_d").empty());
     // Repeating it with --steps gives the same weights.
     Json again = s.config(reached);
     again["sample_every"] = 0;

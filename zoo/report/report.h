@@ -1,12 +1,14 @@
 #pragma once
-// A run's report.html: one self-contained page (loss curves as inline SVG, the sample grids over
-// time, the health monitor's warnings, the config and the last logged metrics), written from the
-// files of the run directory (zoo/train/trainer.h lists them), so it can be rebuilt any time.
+// A run's report.html: one self-contained page (Chart.js and the page's script inline, no
+// network) drawing the run's curves, markers, samples, warnings and config from the files of the
+// run directory (zoo/train/trainer.h lists them), so it can be rebuilt any time. What it reads
+// is zoo/report/run_data.h; how it draws, zoo/report/report_page.js.
 #include <string>
 
 namespace zg::zoo {
 
-// Writes run_dir/report.html from run_dir/config.json, metrics.jsonl and samples/.
-void write_report(const std::string& run_dir);
+// Writes run_dir/report.html from run_dir/config.json, metrics.jsonl and samples/. `live`:
+// training goes on, and the page reloads itself every few seconds to follow it.
+void write_report(const std::string& run_dir, bool live = false);
 
 }  // namespace zg::zoo

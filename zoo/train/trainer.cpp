@@ -235,6 +235,7 @@ struct Run {
     // The progress line's clock: when it was last drawn, and the rate's last measuring point.
     double last_status = 0, rate_since = 0, smoothed_rate = -1;
     bool report_failed = false;  // warned once that report.html could not be drawn
+    bool finished = false;       // the report stops reloading itself once this is set
     int64_t rate_step = 0;
     std::string lr_decay;
     bool tty = false;  // progress rewrites one stderr line instead of printing one per log
@@ -285,6 +286,9 @@ struct Run {
             write_real_grid();
         }
         metrics.open(dir + "/metrics.jsonl", std::ios::app);
+        // report.html marks where the run was continued.
+        if (from_checkpoint)
+            append_metrics({{"step", step}, {"resumed", true}, {"time_s", elapsed}});
         start = std::chrono::steady_clock::now();
         first_step = rate_step = step;
     }
@@ -547,7 +551,7 @@ struct Run {
     // be written (a full disk) stops the run like any other.
     void refresh_report() {
         try {
-            write_report(dir);
+            write_report(dir, !finished);
         } catch (const WriteError&) {
             throw;
         } catch (const std::exception& e) {
@@ -701,6 +705,7 @@ struct Run {
     // Saves the checkpoint, the last evaluation and samples (unless a NaN stopped the run:
     // then the last good checkpoint stays as it was), and says where everything is.
     int finish(Stop why) {
+        finished = true;
         if (tty) std::fprintf(stderr, "\n");
         if (why == Stop::non_finite) {
             refresh_report();

@@ -3,9 +3,11 @@
 // checkpoints (exact resume), the NaN guard and Ctrl-C. A run directory holds
 //   config.json    everything needed to reproduce the run
 //   metrics.jsonl  one JSON object per logged step: step, epoch, time_s, then the model's scalars
+//                  (and {step, "resumed": true, time_s} where a --resume continued the run)
 //   samples/step_NNNNNN.png   grids from a fixed z
 //   checkpoints/latest.safetensors and checkpoints/step_NNNNNN.safetensors
-//   report.html    loss curves, sample grids over time, the config; rewritten as training goes
+//   report.html    curves, samples over time, warnings, the config (zoo/report/report.h);
+//                  rewritten as training goes
 #include <string>
 
 #include "nn/optim/ema.h"
