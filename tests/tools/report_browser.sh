@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# report_browser.sh ZOOGRAD SHOTS: report.html in a real browser. Three tiny runs (dcgan
-# stopped and resumed, mlpgan on ring8, progan growing 4 → 16) write their reports; headless
+# report_browser.sh ZOOGRAD SHOTS: report.html in a real browser. Four tiny runs (dcgan
+# stopped and resumed, mlpgan on ring8, progan growing 4 → 16, and a dcgan run killed while it
+# trains, whose page must say it follows the run) write their reports; headless
 # Chromium loads each, and the page must print nothing to the console, raise no error, and
 # paint every chart it made (the page's #zg-status holds the counts: zoo/report/report_page.js).
 # A screenshot of each goes to SHOTS/report_MODEL.png, to look at. Without Chromium the test is
@@ -39,7 +40,7 @@ open() {
   local run=$tmp/$1
   shift
   "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$tmp/profile" \
-    --enable-logging=stderr --v=0 --virtual-time-budget=5000 "$@" "file://$run/report.html"
+    --enable-logging=stderr --v=0 --virtual-time-budget=3000 "$@" "file://$run/report.html"
 }
 
 # charts MODEL EXPECTED: the report of MODEL drew at least EXPECTED charts, all painted.
@@ -69,4 +70,19 @@ grep -q '"resumes":\[3\]' "$tmp/dcgan/report.html" || fail "the dcgan report doe
 charts mlpgan 4
 charts progan 4
 grep -q '"fading":true' "$tmp/progan/report.html" || fail "the progan report has no fade phase"
+
+# A run killed while it trains leaves a live page: it says it follows the run (its reload, 5 s
+# on, falls after the 3 s of virtual time each load gets).
+"$zoograd" train dcgan "${tiny_dcgan[@]}" --steps 100000 --out "$tmp/live" >"$tmp/log" 2>&1 &
+trainer=$!
+for ((i = 0; i < 300; ++i)); do
+  grep -qs '"live":true' "$tmp/live/report.html" && break
+  sleep 0.1
+done
+kill -9 $trainer
+wait $trainer 2>/dev/null
+grep -q '"live":true' "$tmp/live/report.html" || fail "no live report within 30 s: $(cat "$tmp/log")"
+charts live 3
+grep -q 'id="zg-state">training (this page reloads every 5 s)<' "$tmp/dom" ||
+  fail "the live page does not say it follows the run: $(grep -o '<span id="zg-state">[^<]*' "$tmp/dom")"
 echo ok
