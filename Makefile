@@ -64,7 +64,7 @@ test-asan: deps
 	    ctest -LE slow --output-on-failure --no-label-summary -j$(JOBS)
 
 # The libFuzzer targets of tests/fuzz/ (clang, ASan + UBSan), each for ZG_FUZZ_SECONDS (30).
-FUZZ_TARGETS := fuzz_safetensors fuzz_idx fuzz_image fuzz_npy fuzz_run_config fuzz_metrics
+FUZZ_TARGETS := fuzz_safetensors fuzz_idx fuzz_image fuzz_npy fuzz_run_config fuzz_metrics fuzz_grid
 test-fuzz:
 	@bash tools/deps.sh --fuzz
 	@test -f $(BUILD_FUZZ)/CMakeCache.txt || env CC=clang CXX=clang++ $(CMAKE) -S . -B $(BUILD_FUZZ) \

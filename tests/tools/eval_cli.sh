@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # eval_cli.sh ZOOGRAD: `zoograd eval` end to end on a tiny IDX set made here: a two-step DCGAN
 # run is scored with --json (a tiny classifier trained into a private $ZOOGRAD_CACHE, reused
-# on the second call), scored again without --data (the run's own data set), and its checkpoint
-# is refused for another data set.
+# on the second call), scored from a PNG grid cut by --grid, scored again without --data (the
+# run's own data set), and its checkpoint is refused for another data set.
 set -u
 zoograd=$1
 source "$(dirname "$0")/cli_checks.sh"
@@ -27,6 +27,14 @@ table=$("$zoograd" eval --data mnist --data-root "$tmp/data" --samples real:test
 grep -q "FID (zoograd-mnist features)" <<<"$table" || fail "table without the FID label: $table"
 grep -q "$hash" <<<"$table" || fail "the cached classifier was not reused: $table"
 grep -q "training the classifier" <<<"$table" && fail "trained the classifier again: $table"
+
+# A PNG grid of samples, as `sample --out grid.png` writes it (16: 4 rows of 4), is cut into
+# its cells by --grid.
+"$zoograd" sample --checkpoint "$tmp/run" --n 16 --out "$tmp/grid.png" >/dev/null ||
+  fail "sample to a grid"
+cells=$("$zoograd" eval --data mnist --data-root "$tmp/data" --samples "$tmp/grid.png" --grid 4x4 \
+  --n 16 --json 2>/dev/null) || fail "eval of a 4x4 grid: $cells"
+grep -q '"n":16' <<<"$cells" || fail "a 4x4 grid is not 16 samples: $cells"
 
 # Without --data a run brings its own data set, found where the run found it.
 bare=$("$zoograd" eval --samples "$tmp/run" --n 20 --json 2>"$tmp/eval.log") || fail "eval without --data: $bare"

@@ -8,6 +8,7 @@
 
 #include "nn/checkpoint.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/grid_arg.h"
 #include "zoo/eval/evaluation.h"
 #include "zoo/report/images.h"
 #include "zoo/train/config_check.h"
@@ -75,11 +76,7 @@ Tensor from_npy(const std::string& path) {
 // The images of a PNG grid with R×C cells and `pad` pixels between and around them (as
 // `zoograd sample --out grid.png` and the trainer's sample grids write them).
 Tensor from_grid(const std::string& path, const std::string& grid, int64_t pad, int64_t channels) {
-    int rows = 0, cols = 0, used = 0;
-    char x = 0;
-    ZG_CHECK(std::sscanf(grid.c_str(), "%d%c%d%n", &rows, &x, &cols, &used) == 3 && x == 'x' &&
-                 used == (int)grid.size() && rows > 0 && cols > 0,
-             "--grid: expected RxC such as 8x8, got '", grid, "'");
+    const auto [rows, cols] = tools::parse_grid(grid);
     ZG_CHECK(pad >= 0, "--pad must not be negative, got ", pad);
     Tensor img = nn::read_image(path, channels);
     const int64_t H = img.size(1), W = img.size(2);
