@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # help_cli.sh ZOOGRAD: `zoograd train MODEL --help` lists only MODEL's flags, grouped, with its
-# own defaults and types; `zoograd models` lists every trainable model (classifier included)
+# own defaults and types (the feature classifier its own few); `zoograd models` lists every trainable model (classifier included)
 # with its own flags; `zoograd train --help` points to the per-model help.
 set -u
 zoograd=$1
@@ -24,6 +24,15 @@ pro=$("$zoograd" train progan --help) || fail "train progan --help exited with $
 flat <<<"$pro" | grep -qE -- '--total-kimg FLOAT [^[]*\[default: 240' ||
   fail "progan's --total-kimg is not shown with its default: $pro"
 flat <<<"$pro" | grep -qE -- '--fmap-base INT' || fail "progan's --fmap-base is not shown: $pro"
+
+# The feature classifier is no GAN: its help lists its own few flags, not the GAN runs' 80.
+cls=$("$zoograd" train classifier --help) || fail "train classifier --help exited with $?"
+flat <<<"$cls" | grep -qE -- '--epochs INT [^[]*\[default: 4\]' ||
+  fail "the classifier's --epochs default (4) is not shown: $cls"
+for flag in --data --data-root --batch-size --seed --threads --image-size --out; do
+  grep -q -- "^  $flag " <<<"$cls" || fail "train classifier --help lacks $flag: $cls"
+done
+[ "$(grep -c '^  --' <<<"$cls")" -eq 8 ] || fail "train classifier --help lists other flags: $cls"
 
 models=$("$zoograd" models) || fail "models exited with $?"
 for m in dcgan progan sgan improved_gan mlpgan classifier; do

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 
+#include "zoo/eval/classifier.h"
 #include "zoo/registry.h"
 #include "zoo/train/adversarial.h"
 #include "zoo/train/flag.h"
@@ -38,10 +39,8 @@ std::string type_of(const Json& def) {
 }
 
 // A flag's line: name and type, then the description wrapped under it and the default.
-std::string flag_line(const CLI::App& train, const std::string& key, const Json* def) {
+std::string described_flag(const std::string& key, const Json* def, std::string desc) {
     const std::string flag = zoo::flag_of(key);
-    const CLI::Option* opt = train.get_option_no_throw(flag);
-    std::string desc = opt ? opt->get_description() : "";
     std::string head = "  " + flag + (def ? " " + type_of(*def) : " TEXT");
     if (def) {
         const std::string shown = def->is_string() ? def->get<std::string>() : def->dump();
@@ -70,6 +69,12 @@ std::string flag_line(const CLI::App& train, const std::string& key, const Json*
     return out + "\n";
 }
 
+// The same with the train command's own description of the flag.
+std::string flag_line(const CLI::App& train, const std::string& key, const Json* def) {
+    const CLI::Option* opt = train.get_option_no_throw(zoo::flag_of(key));
+    return described_flag(key, def, opt ? opt->get_description() : "");
+}
+
 std::string group(const CLI::App& train, const std::string& title,
                   const std::vector<std::pair<std::string, const Json*>>& flags) {
     if (flags.empty()) return "";
@@ -78,9 +83,39 @@ std::string group(const CLI::App& train, const std::string& title,
     return out;
 }
 
+// `train classifier`: the feature network of eval is no zoo model. Its flags are the few that
+// zoo/eval/classifier.h's options take, with those options' defaults and descriptions of their
+// own (the train command's speak of GAN runs).
+std::string classifier_help() {
+    const zoo::ClassifierOptions o;
+    const Json data = o.data, data_root = o.data_root, epochs = o.epochs, batch_size = o.batch_size,
+               seed = o.seed, threads = 0, image_size = o.image_size;
+    return "zoograd train classifier: the feature network of 'zoograd eval' (FID, KID, precision "
+           "and recall are computed on its features, docs/EVALUATION.md)\n\n"
+           "Usage: zoograd train classifier [flags]\n"
+           "eval trains it on first use when it is missing; this trains it ahead, or again.\n"
+           "\nFlags:\n" +
+           described_flag("data", &data, "Data set: mnist, fashion, or a folder of images") +
+           described_flag("data_root", &data_root,
+                          "Folder that holds mnist/ and fashion/ (searched as for 'zoograd "
+                          "train' when not given)") +
+           described_flag("epochs", &epochs,
+                          "Training epochs (Adam, learning rate decayed linearly to 0)") +
+           described_flag("batch_size", &batch_size, "Mini-batch size") +
+           described_flag("seed", &seed, "Seed of the project RNG") +
+           described_flag("threads", &threads, "OpenMP threads (0: all cores)") +
+           described_flag("image_size", &image_size,
+                          "Folders only: the side images are fitted to (mnist and fashion stay "
+                          "28×28)") +
+           described_flag("out", nullptr,
+                          "The checkpoint file to write [default: the cache file eval reads, "
+                          "under $ZOOGRAD_CACHE or ~/.cache/zoograd]");
+}
+
 }  // namespace
 
 std::string model_help(const CLI::App& train, const std::string& model) {
+    if (model == "classifier") return classifier_help();
     const zoo::ModelInfo& info = zoo::find_model(model);
     const Json config = zoo::default_config(model);
     const Json adversarial = zoo::adversarial_defaults();
@@ -136,7 +171,6 @@ std::string models_listing(const CLI::App& train) {
 
 std::optional<std::string> model_help_request(const std::vector<std::string>& args) {
     if (args.size() < 3 || args[0] != "train" || args[1].starts_with("-")) return std::nullopt;
-    if (args[1] == "classifier") return std::nullopt;  // not a zoo model: CLI11's own help
     for (const std::string& a : args)
         if (a == "--help" || a == "-h") return args[1];
     return std::nullopt;
