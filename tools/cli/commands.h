@@ -24,6 +24,9 @@ void add_device_flag(CLI::App* cmd);
 const CLI::Validator& positive();
 const CLI::Validator& non_negative();
 
+// runs/KIND-DATA-YYYYmmdd-HHMMSS: where a run (KIND its model) or a sweep goes without --out.
+std::string default_run_dir(const std::string& kind, const std::string& data);
+
 Command add_train_command(CLI::App& app);
 Command add_sample_command(CLI::App& app);
 Command add_interp_command(CLI::App& app);
@@ -31,6 +34,7 @@ Command add_models_command(CLI::App& app);
 Command add_bench_command(CLI::App& app);
 Command add_eval_command(CLI::App& app);
 Command add_trace_command(CLI::App& app);
+Command add_sweep_command(CLI::App& app);
 // `train classifier`: the train command's given flags (keys with '_', plus "out").
 int train_classifier_command(const std::map<std::string, std::string>& flags);
 

@@ -95,15 +95,6 @@ Json parse_like(const Json& def, const std::string& text, const std::string& fla
                 ", got '" + text + "'");
 }
 
-std::string default_run_dir(const std::string& model, const std::string& data) {
-    char stamp[32];
-    std::time_t t = std::time(nullptr);
-    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&t));
-    std::string name = fs::path(data).filename().string();
-    if (name.empty()) name = "data";
-    return "runs/" + model + "-" + name + "-" + stamp;
-}
-
 // The train subcommand's flags once parsed.
 struct TrainFlags {
     CLI::App* cmd = nullptr;
@@ -248,6 +239,15 @@ void check_trainer_flags(Json& config) {
 }
 
 }  // namespace
+
+std::string default_run_dir(const std::string& kind, const std::string& data) {
+    char stamp[32];
+    std::time_t t = std::time(nullptr);
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&t));
+    std::string name = fs::path(data).filename().string();
+    if (name.empty()) name = "data";
+    return "runs/" + kind + "-" + name + "-" + stamp;
+}
 
 Command add_train_command(CLI::App& app) {
     auto f = std::make_shared<TrainFlags>();

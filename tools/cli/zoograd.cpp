@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
     add(zg::tools::add_bench_command);
     add(zg::tools::add_eval_command);
     add(zg::tools::add_trace_command);
+    add(zg::tools::add_sweep_command);
 
     zg::tools::DemoOptions demo;
     auto* demo_cmd = app.add_subcommand(
