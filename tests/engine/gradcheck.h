@@ -155,6 +155,20 @@ inline void check_op(const std::string& name, const OpFn& f, const std::vector<T
     if (o.float32) check_float32(name, f, xs);
 }
 
+// check_op on f, and on f squared, so that a linear op's second derivative is not trivially
+// zero (for the views and copies of shape ops and the linear ops of the PyTorch-shaped API).
+inline void check_op_and_square(const std::string& name, const OpFn& f,
+                                const std::vector<Tensor>& inputs) {
+    check_op(name, f, inputs);
+    check_op(
+        name + " squared",
+        [f](const std::vector<Tensor>& x) {
+            Tensor y = f(x);
+            return y * y;
+        },
+        inputs);
+}
+
 // Random float64 test input; `away_from` keeps values at least `margin` from a kink (e.g. 0
 // for relu/abs), where finite differences are meaningless.
 inline Tensor test_input(const Shape& shape, uint64_t seed, double lo = -2.0, double hi = 2.0) {

@@ -20,18 +20,6 @@ Tensor iota(const Shape& s) {
     return arange(shape_numel(s), DType::f64).reshape(s);
 }
 
-// check_op on f, and on f squared so that a linear op's second derivative is not trivially zero.
-void check_both(const std::string& name, const OpFn& f, const std::vector<Tensor>& inputs) {
-    check_op(name, f, inputs);
-    check_op(
-        name + " squared",
-        [f](const std::vector<Tensor>& x) {
-            Tensor y = f(x);
-            return y * y;
-        },
-        inputs);
-}
-
 }  // namespace
 
 // ---- matmul of 1-D operands ----
@@ -242,21 +230,23 @@ TEST_CASE("pytorch api: gather with an index smaller than the input outside the 
 TEST_CASE(
     "pytorch api: gather and scatter_add with a small index, gradients and second "
     "derivatives") {
-    check_both("gather small index dim 1",
-               [](const std::vector<Tensor>& a) { return gather(a[0], 1, a[1]); },
-               {test_input({3, 5}, 51), i32({4, 0, 4, 2, 1, 1}, {2, 3})});
-    check_both("gather small index dim 0",
-               [](const std::vector<Tensor>& a) { return gather(a[0], 0, a[1]); },
-               {test_input({4, 3}, 52), i32({3, 0, 3, 2, 1, 1}, {3, 2})});
-    check_both("gather small index 3-d",
-               [](const std::vector<Tensor>& a) { return gather(a[0], 2, a[1]); },
-               {test_input({2, 3, 4}, 53), i32({3, 0, 3, 1, 1, 2}, {1, 2, 3})});
-    check_both("scatter_add small index",
-               [](const std::vector<Tensor>& a) { return scatter_add(a[0], 1, a[2], a[1]); },
-               {test_input({3, 5}, 54), test_input({2, 3}, 55), i32({4, 0, 4, 2, 1, 1}, {2, 3})});
-    check_both("scatter_add source larger than index",
-               [](const std::vector<Tensor>& a) { return scatter_add(a[0], 1, a[2], a[1]); },
-               {test_input({3, 5}, 56), test_input({3, 4}, 57), i32({4, 0, 4, 2, 1, 1}, {2, 3})});
+    check_op_and_square("gather small index dim 1",
+                        [](const std::vector<Tensor>& a) { return gather(a[0], 1, a[1]); },
+                        {test_input({3, 5}, 51), i32({4, 0, 4, 2, 1, 1}, {2, 3})});
+    check_op_and_square("gather small index dim 0",
+                        [](const std::vector<Tensor>& a) { return gather(a[0], 0, a[1]); },
+                        {test_input({4, 3}, 52), i32({3, 0, 3, 2, 1, 1}, {3, 2})});
+    check_op_and_square("gather small index 3-d",
+                        [](const std::vector<Tensor>& a) { return gather(a[0], 2, a[1]); },
+                        {test_input({2, 3, 4}, 53), i32({3, 0, 3, 1, 1, 2}, {1, 2, 3})});
+    check_op_and_square(
+        "scatter_add small index",
+        [](const std::vector<Tensor>& a) { return scatter_add(a[0], 1, a[2], a[1]); },
+        {test_input({3, 5}, 54), test_input({2, 3}, 55), i32({4, 0, 4, 2, 1, 1}, {2, 3})});
+    check_op_and_square(
+        "scatter_add source larger than index",
+        [](const std::vector<Tensor>& a) { return scatter_add(a[0], 1, a[2], a[1]); },
+        {test_input({3, 5}, 56), test_input({3, 4}, 57), i32({4, 0, 4, 2, 1, 1}, {2, 3})});
 }
 
 TEST_CASE("pytorch api: gather and scatter_add refuse an index larger than the input") {
@@ -376,11 +366,11 @@ TEST_CASE("pytorch api: avg_pool2d options, gradients and second derivatives") {
             CAPTURE(incl);
             AvgPool2dOptions o{
                 .stride = {2, 1}, .padding = {1, 1}, .ceil_mode = ceil, .count_include_pad = incl};
-            check_both("avg_pool2d options",
-                       [o](const std::vector<Tensor>& v) {
-                           return avg_pool2d(v[0], {3, 2}, o);
-                       },
-                       {test_input({1, 2, 6, 5}, 72)});
+            check_op_and_square("avg_pool2d options",
+                                [o](const std::vector<Tensor>& v) {
+                                    return avg_pool2d(v[0], {3, 2}, o);
+                                },
+                                {test_input({1, 2, 6, 5}, 72)});
         }
 }
 
@@ -409,9 +399,9 @@ TEST_CASE("pytorch api: nearest resize to any size reads floor(i·in/out)") {
     Tensor rows = iota({1, 1, 26, 1});
     expect_tensor(upsample_nearest2d(rows, 22, 1), {1, 1, 22, 1},
                   {0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 14, 15, 16, 17, 18, 20, 21, 22, 23, 24});
-    check_both("upsample_nearest2d to a size",
-               [](const std::vector<Tensor>& v) { return upsample_nearest2d(v[0], 5, 2); },
-               {test_input({2, 2, 3, 4}, 82)});
+    check_op_and_square("upsample_nearest2d to a size",
+                        [](const std::vector<Tensor>& v) { return upsample_nearest2d(v[0], 5, 2); },
+                        {test_input({2, 2, 3, 4}, 82)});
     CHECK_THROWS_AS(upsample_nearest2d(y, 0, 3), Error);
     CHECK_THROWS_AS(upsample_nearest2d(zeros({2, 3}), 2, 2), Error);
 }
@@ -433,7 +423,7 @@ TEST_CASE("pytorch api: bilinear with align_corners keeps the corners") {
     expect_tensor(upsample_bilinear2d(y, 4, 5, true), {1, 2, 4, 5}, y.to_vector<double>());
     for (bool ac : {false, true}) {
         CAPTURE(ac);
-        check_both(
+        check_op_and_square(
             "upsample_bilinear2d",
             [ac](const std::vector<Tensor>& v) { return upsample_bilinear2d(v[0], 5, 3, ac); },
             {test_input({2, 1, 3, 4}, 92)});
@@ -469,7 +459,7 @@ TEST_CASE("pytorch api: pad gradients and second derivatives") {
     };
     for (const auto& [mode, pads] : cases) {
         CAPTURE((int)mode);
-        check_both(
+        check_op_and_square(
             "pad",
             [mode, pads](const std::vector<Tensor>& v) { return pad(v[0], pads, mode, 0.5); },
             {test_input({2, 2, 4, 5}, 101)});

@@ -13,10 +13,10 @@
 using namespace zg;
 // Not the whole namespace: this file keeps its own expect_tensor (absolute tolerance).
 using zg::testing::check_op;
+using zg::testing::check_op_and_square;
 using zg::testing::f64;
 using zg::testing::i32;
 using zg::testing::leaves;
-using zg::testing::OpFn;
 using zg::testing::test_input;
 
 namespace {
@@ -46,18 +46,6 @@ void expect_tensor(const Tensor& t, const Shape& shape, const std::vector<double
 
 bool shares_storage(const Tensor& a, const Tensor& b) {
     return a.storage_ptr() == b.storage_ptr();
-}
-
-// check_op on f, and on f squared so that the second derivative is not trivially zero.
-void check_both(const std::string& name, const OpFn& f, const std::vector<Tensor>& inputs) {
-    check_op(name, f, inputs);
-    check_op(
-        name + " squared",
-        [f](const std::vector<Tensor>& x) {
-            Tensor y = f(x);
-            return y * y;
-        },
-        inputs);
 }
 
 }  // namespace
@@ -113,18 +101,18 @@ TEST_CASE("shape: reshape of a non-contiguous view copies in logical order") {
 }
 
 TEST_CASE("shape: view and reshape gradients and second derivatives") {
-    check_both("view",
-               [](const std::vector<Tensor>& x) {
-                   return x[0].view({4, -1});
-               },
-               {test_input({2, 3, 4}, 1)});
-    check_both("reshape of transpose",
-               [](const std::vector<Tensor>& x) {
-                   return x[0].transpose(0, 2).reshape({-1, 2});
-               },
-               {test_input({2, 3, 4}, 2)});
-    check_both("flatten", [](const std::vector<Tensor>& x) { return x[0].flatten(1); },
-               {test_input({2, 3, 4}, 3)});
+    check_op_and_square("view",
+                        [](const std::vector<Tensor>& x) {
+                            return x[0].view({4, -1});
+                        },
+                        {test_input({2, 3, 4}, 1)});
+    check_op_and_square("reshape of transpose",
+                        [](const std::vector<Tensor>& x) {
+                            return x[0].transpose(0, 2).reshape({-1, 2});
+                        },
+                        {test_input({2, 3, 4}, 2)});
+    check_op_and_square("flatten", [](const std::vector<Tensor>& x) { return x[0].flatten(1); },
+                        {test_input({2, 3, 4}, 3)});
 }
 
 TEST_CASE("shape: flatten ranges") {
@@ -171,10 +159,11 @@ TEST_CASE("shape: squeeze of a dim whose size is not 1 throws") {
 }
 
 TEST_CASE("shape: unsqueeze and squeeze gradients and second derivatives") {
-    check_both("unsqueeze", [](const std::vector<Tensor>& x) { return x[0].unsqueeze(1); },
-               {test_input({2, 3}, 11)});
-    check_both("squeeze", [](const std::vector<Tensor>& x) { return x[0].squeeze(-2) * x[1]; },
-               {test_input({2, 1, 3}, 12), test_input({3}, 13)});
+    check_op_and_square("unsqueeze", [](const std::vector<Tensor>& x) { return x[0].unsqueeze(1); },
+                        {test_input({2, 3}, 11)});
+    check_op_and_square("squeeze",
+                        [](const std::vector<Tensor>& x) { return x[0].squeeze(-2) * x[1]; },
+                        {test_input({2, 1, 3}, 12), test_input({3}, 13)});
 }
 
 // ---- transpose / permute ----
@@ -213,14 +202,14 @@ TEST_CASE("shape: permute errors on a repeated or missing dim") {
 }
 
 TEST_CASE("shape: transpose and permute gradients and second derivatives") {
-    check_both("permute",
-               [](const std::vector<Tensor>& x) {
-                   return x[0].permute({2, 0, 1});
-               },
-               {test_input({2, 3, 4}, 21)});
-    check_both("transpose",
-               [](const std::vector<Tensor>& x) { return x[0].transpose(-1, 0) * x[1]; },
-               {test_input({2, 3, 4}, 22), test_input({4, 3, 2}, 23)});
+    check_op_and_square("permute",
+                        [](const std::vector<Tensor>& x) {
+                            return x[0].permute({2, 0, 1});
+                        },
+                        {test_input({2, 3, 4}, 21)});
+    check_op_and_square("transpose",
+                        [](const std::vector<Tensor>& x) { return x[0].transpose(-1, 0) * x[1]; },
+                        {test_input({2, 3, 4}, 22), test_input({4, 3, 2}, 23)});
 }
 
 // ---- slice / select ----
@@ -263,14 +252,14 @@ TEST_CASE("shape: select, with negative index, and its range check") {
 }
 
 TEST_CASE("shape: slice and select gradients and second derivatives") {
-    check_both("slice", [](const std::vector<Tensor>& x) { return x[0].slice(1, -4, -1); },
-               {test_input({3, 6}, 31)});
-    check_both(
+    check_op_and_square("slice", [](const std::vector<Tensor>& x) { return x[0].slice(1, -4, -1); },
+                        {test_input({3, 6}, 31)});
+    check_op_and_square(
         "slice step",
         [](const std::vector<Tensor>& x) { return x[0].slice(0, 1, 7, 2).slice(1, 0, 6, 4); },
         {test_input({7, 6}, 32)});
-    check_both("select", [](const std::vector<Tensor>& x) { return x[0].select(1, -2); },
-               {test_input({3, 4, 2}, 33)});
+    check_op_and_square("select", [](const std::vector<Tensor>& x) { return x[0].select(1, -2); },
+                        {test_input({3, 4, 2}, 33)});
 }
 
 TEST_CASE("shape: slice gradient is zero outside the window") {
@@ -307,16 +296,16 @@ TEST_CASE("shape: expand errors when not broadcastable") {
 }
 
 TEST_CASE("shape: expand gradients and second derivatives") {
-    check_both("expand",
-               [](const std::vector<Tensor>& x) {
-                   return x[0].expand({2, 3, 4});
-               },
-               {test_input({3, 1}, 41)});
-    check_both("expand -1",
-               [](const std::vector<Tensor>& x) {
-                   return x[0].expand({-1, 5}) * x[1];
-               },
-               {test_input({2, 1}, 42), test_input({2, 5}, 43)});
+    check_op_and_square("expand",
+                        [](const std::vector<Tensor>& x) {
+                            return x[0].expand({2, 3, 4});
+                        },
+                        {test_input({3, 1}, 41)});
+    check_op_and_square("expand -1",
+                        [](const std::vector<Tensor>& x) {
+                            return x[0].expand({-1, 5}) * x[1];
+                        },
+                        {test_input({2, 1}, 42), test_input({2, 5}, 43)});
 }
 
 TEST_CASE("shape: expand gradient sums over the repeated dims") {
@@ -347,10 +336,11 @@ TEST_CASE("shape: contiguous and clone") {
 }
 
 TEST_CASE("shape: contiguous and clone gradients and second derivatives") {
-    check_both("contiguous", [](const std::vector<Tensor>& x) { return x[0].t().contiguous(); },
-               {test_input({3, 4}, 51)});
-    check_both("clone", [](const std::vector<Tensor>& x) { return x[0].clone(); },
-               {test_input({3, 4}, 52)});
+    check_op_and_square("contiguous",
+                        [](const std::vector<Tensor>& x) { return x[0].t().contiguous(); },
+                        {test_input({3, 4}, 51)});
+    check_op_and_square("clone", [](const std::vector<Tensor>& x) { return x[0].clone(); },
+                        {test_input({3, 4}, 52)});
 }
 
 TEST_CASE("shape: to(dtype) round trips, truncates to int32, and int32 carries no gradient") {
@@ -425,21 +415,21 @@ TEST_CASE("shape: concat errors on mismatched shapes, dtypes and ranks") {
 }
 
 TEST_CASE("shape: concat gradients and second derivatives") {
-    check_both("concat dim 1",
-               [](const std::vector<Tensor>& x) {
-                   return concat({x[0], x[1], x[2]}, 1);
-               },
-               {test_input({2, 2}, 61), test_input({2, 3}, 62), test_input({2, 1}, 63)});
-    check_both("concat dim 0 repeated input",
-               [](const std::vector<Tensor>& x) {
-                   return concat({x[0], x[1], x[0]}, 0);
-               },
-               {test_input({2, 3}, 64), test_input({1, 3}, 65)});
-    check_both("concat dim -1 3-D",
-               [](const std::vector<Tensor>& x) {
-                   return concat({x[0], x[1].t()}, -1);
-               },
-               {test_input({2, 3}, 66), test_input({2, 2}, 67)});
+    check_op_and_square("concat dim 1",
+                        [](const std::vector<Tensor>& x) {
+                            return concat({x[0], x[1], x[2]}, 1);
+                        },
+                        {test_input({2, 2}, 61), test_input({2, 3}, 62), test_input({2, 1}, 63)});
+    check_op_and_square("concat dim 0 repeated input",
+                        [](const std::vector<Tensor>& x) {
+                            return concat({x[0], x[1], x[0]}, 0);
+                        },
+                        {test_input({2, 3}, 64), test_input({1, 3}, 65)});
+    check_op_and_square("concat dim -1 3-D",
+                        [](const std::vector<Tensor>& x) {
+                            return concat({x[0], x[1].t()}, -1);
+                        },
+                        {test_input({2, 3}, 66), test_input({2, 2}, 67)});
 }
 
 TEST_CASE("shape: stack values, gradients and errors") {
@@ -455,11 +445,11 @@ TEST_CASE("shape: stack values, gradients and errors") {
     CHECK_THROWS_AS(stack({a, b}, 2), Error);
     CHECK_THROWS_AS(stack({}, 0), Error);
     CHECK_THROWS_AS(stack({a, b.to(DType::f32)}, 0), Error);
-    check_both("stack",
-               [](const std::vector<Tensor>& x) {
-                   return stack({x[0], x[1], x[0]}, 1);
-               },
-               {test_input({2, 3}, 71), test_input({2, 3}, 72)});
+    check_op_and_square("stack",
+                        [](const std::vector<Tensor>& x) {
+                            return stack({x[0], x[1], x[0]}, 1);
+                        },
+                        {test_input({2, 3}, 71), test_input({2, 3}, 72)});
 }
 
 // ---- split / chunk ----
@@ -506,18 +496,18 @@ TEST_CASE("shape: chunk, uneven") {
 }
 
 TEST_CASE("shape: split and chunk gradients and second derivatives") {
-    check_both("split",
-               [](const std::vector<Tensor>& x) {
-                   auto p = split(x[0], {1, 3, 2}, 1);
-                   return p[0] * p[2].slice(1, 0, 1) + sum(p[1], {1}, true);
-               },
-               {test_input({2, 6}, 81)});
-    check_both("chunk",
-               [](const std::vector<Tensor>& x) {
-                   auto p = chunk(x[0], 3, 0);
-                   return concat({p[2], p[0]}, 0);
-               },
-               {test_input({7, 2}, 82)});
+    check_op_and_square("split",
+                        [](const std::vector<Tensor>& x) {
+                            auto p = split(x[0], {1, 3, 2}, 1);
+                            return p[0] * p[2].slice(1, 0, 1) + sum(p[1], {1}, true);
+                        },
+                        {test_input({2, 6}, 81)});
+    check_op_and_square("chunk",
+                        [](const std::vector<Tensor>& x) {
+                            auto p = chunk(x[0], 3, 0);
+                            return concat({p[2], p[0]}, 0);
+                        },
+                        {test_input({7, 2}, 82)});
 }
 
 // ---- index_select / index_add ----
@@ -553,12 +543,12 @@ TEST_CASE("shape: index_select gradients accumulate on repeated indices") {
     Tensor x = zeros({4, 2}, DType::f64).requires_grad_();
     sum(index_select(x, 0, i32({1, 3, 1, 1}, {4}))).backward();
     expect_tensor(x.grad(), {4, 2}, {0, 0, 3, 3, 0, 0, 1, 1});
-    check_both("index_select dim 0",
-               [](const std::vector<Tensor>& x) { return index_select(x[0], 0, x[1]); },
-               {test_input({4, 3}, 91), i32({3, 0, 3, 1}, {4})});
-    check_both("index_select dim -1",
-               [](const std::vector<Tensor>& x) { return index_select(x[0], -1, x[1]); },
-               {test_input({2, 3, 4}, 92), i32({2, 2, 0}, {3})});
+    check_op_and_square("index_select dim 0",
+                        [](const std::vector<Tensor>& x) { return index_select(x[0], 0, x[1]); },
+                        {test_input({4, 3}, 91), i32({3, 0, 3, 1}, {4})});
+    check_op_and_square("index_select dim -1",
+                        [](const std::vector<Tensor>& x) { return index_select(x[0], -1, x[1]); },
+                        {test_input({2, 3, 4}, 92), i32({2, 2, 0}, {3})});
 }
 
 TEST_CASE("shape: index_add values, gradients and second derivatives") {
@@ -570,12 +560,12 @@ TEST_CASE("shape: index_add values, gradients and second derivatives") {
     expect_tensor(x, {4, 2}, seq(0, 8));  // out of place
     expect_tensor(index_add(x, 1, i32({1}, {1}), ones({4, 1}, DType::f64)), {4, 2},
                   {0, 2, 2, 4, 4, 6, 6, 8});
-    check_both("index_add",
-               [](const std::vector<Tensor>& x) { return index_add(x[0], 0, x[2], x[1]); },
-               {test_input({4, 3}, 101), test_input({3, 3}, 102), i32({2, 0, 2}, {3})});
-    check_both("index_add dim 1",
-               [](const std::vector<Tensor>& x) { return index_add(x[0], 1, x[2], x[1]); },
-               {test_input({2, 3}, 103), test_input({2, 4}, 104), i32({0, 0, 2, 1}, {4})});
+    check_op_and_square("index_add",
+                        [](const std::vector<Tensor>& x) { return index_add(x[0], 0, x[2], x[1]); },
+                        {test_input({4, 3}, 101), test_input({3, 3}, 102), i32({2, 0, 2}, {3})});
+    check_op_and_square("index_add dim 1",
+                        [](const std::vector<Tensor>& x) { return index_add(x[0], 1, x[2], x[1]); },
+                        {test_input({2, 3}, 103), test_input({2, 4}, 104), i32({0, 0, 2, 1}, {4})});
 }
 
 // ---- gather / scatter_add ----
@@ -589,11 +579,13 @@ TEST_CASE("shape: gather values along each dim") {
 }
 
 TEST_CASE("shape: gather and scatter_add gradients and second derivatives") {
-    check_both("gather", [](const std::vector<Tensor>& x) { return gather(x[0], 1, x[1]); },
-               {test_input({3, 4}, 111), i32({3, 0, 1, 1, 2, 2, 0, 0, 3}, {3, 3})});
-    check_both("gather dim 0", [](const std::vector<Tensor>& x) { return gather(x[0], 0, x[1]); },
-               {test_input({3, 2}, 112), i32({2, 1, 0, 0, 2, 2, 1, 1}, {4, 2})});
-    check_both(
+    check_op_and_square("gather",
+                        [](const std::vector<Tensor>& x) { return gather(x[0], 1, x[1]); },
+                        {test_input({3, 4}, 111), i32({3, 0, 1, 1, 2, 2, 0, 0, 3}, {3, 3})});
+    check_op_and_square("gather dim 0",
+                        [](const std::vector<Tensor>& x) { return gather(x[0], 0, x[1]); },
+                        {test_input({3, 2}, 112), i32({2, 1, 0, 0, 2, 2, 1, 1}, {4, 2})});
+    check_op_and_square(
         "scatter_add",
         [](const std::vector<Tensor>& x) { return scatter_add(x[0], 1, x[2], x[1]); },
         {test_input({2, 3}, 113), test_input({2, 4}, 114), i32({0, 2, 2, 1, 1, 1, 0, 2}, {2, 4})});
@@ -628,11 +620,11 @@ TEST_CASE("shape: slice_scatter values, gradients and second derivatives") {
     CHECK(std::abs(lhs - rhs) < 1e-12);
     CHECK_THROWS_WITH_AS(slice_scatter(src, {2, 7}, 1, 0, 7, 1), doctest::Contains("fit"), Error);
     CHECK_THROWS_AS(slice_scatter(src, {2, 3}, 2, 0, 3, 1), Error);
-    check_both("slice_scatter",
-               [](const std::vector<Tensor>& x) {
-                   return slice_scatter(x[0], {2, 7}, 1, 1, 7, 2);
-               },
-               {test_input({2, 3}, 123)});
+    check_op_and_square("slice_scatter",
+                        [](const std::vector<Tensor>& x) {
+                            return slice_scatter(x[0], {2, 7}, 1, 1, 7, 2);
+                        },
+                        {test_input({2, 3}, 123)});
 }
 
 TEST_CASE("shape: indexing ops on large tensors (the parallel kernel paths) match a loop") {
