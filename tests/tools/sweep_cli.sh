@@ -3,7 +3,8 @@
 # of a few-step dcgan, 2 runs at a time. The sound candidate is scored and ranked first; the one
 # with lr 1e3 diverges, is marked so and ranked after it; the two with another model's flag are
 # refused by `zoograd train` and listed as such, not counted as failures. Then one finished run
-# is lost, and --resume trains that run alone; a SIGINT stops a sweep with its run checkpointed.
+# is lost, and --resume trains that run alone; --random draws the same settings every time; a
+# SIGINT stops a sweep with its run checkpointed.
 set -u
 zoograd=$1
 source "$(dirname "$0")/cli_checks.sh"
@@ -44,6 +45,19 @@ grep -q "1 already done\|3 already done" "$tmp/log2" || fail "resume did not cou
 [ "$(wc -l <"$results")" -eq 4 ] || fail "after resume: expected 4 runs: $(cat "$results")"
 [ "$(status c01-)" = ok ] || fail "the lost run was not trained again"
 [ "$(wc -l <"$tmp/sweep/runs/c03-"*.log)" -eq "$before" ] || fail "resume trained the diverged run again"
+# --random 2: two drawn settings of the one candidate, the same ones in a second sweep.
+echo '{"arch": ["dcgan --nz 16 --ngf 8 --ndf 8 --batch-size 8"], "loss": ["wgan-gp"]}' >"$tmp/rnd.json"
+for out in rnd1 rnd2; do
+  "$zoograd" sweep --grid "$tmp/rnd.json" --random 2 --data mnist --data-root "$tmp/data" \
+    --budget-steps 3 --threads 1 --n 16 --out "$tmp/$out" >"$tmp/log4" 2>&1 ||
+    fail "sweep --random exited with $?: $(cat "$tmp/log4")"
+done
+drawn() { sed -n 's/.*"candidate":"\([^"]*\)".*"flags":\(\[[^]]*\]\).*/\1 \2/p' "$tmp/$1/results.jsonl" | sort; }
+[ "$(drawn rnd1 | wc -l)" -eq 2 ] || fail "--random 2 did not give 2 runs: $(drawn rnd1)"
+drawn rnd1 | grep -q -- '-r2 .*"--lr","[0-9.e-]*","--beta1","[0-9.e-]*","--n-critic","[15]","--reg-weight"' ||
+  fail "a drawn setting lacks --lr, --beta1, --n-critic or the penalty's --reg-weight: $(drawn rnd1)"
+[ "$(drawn rnd1)" = "$(drawn rnd2)" ] || fail "two sweeps drew different settings: $(drawn rnd1) / $(drawn rnd2)"
+
 # SIGINT to the sweep alone reaches the run in flight, which saves a checkpoint; exit 130.
 echo '{"arch": ["dcgan --nz 16 --ngf 8 --ndf 8 --batch-size 8"]}' >"$tmp/one.json"
 "$zoograd" sweep --grid "$tmp/one.json" --data mnist --data-root "$tmp/data" --budget-steps 100000 \

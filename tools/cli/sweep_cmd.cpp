@@ -20,10 +20,12 @@ namespace {
 struct SweepFlags {
     SweepOptions o;
     std::string grid, resume;
+    int64_t random = 0;
 };
 
-OrderedJson settings_of(const SweepOptions& o, const OrderedJson& grid) {
+OrderedJson settings_of(const SweepOptions& o, const OrderedJson& grid, int64_t random) {
     return {{"grid", grid},
+            {"random", random},
             {"data", o.data},
             {"data_root", o.data_root},
             {"budget_steps", o.budget_steps},
@@ -42,7 +44,8 @@ OrderedJson resumed_settings(const SweepFlags& f, const CLI::App& cmd) {
     OrderedJson s = OrderedJson::parse(in, nullptr, false);
     ZG_CHECK(!s.is_discarded() && s.is_object() && s.contains("grid"), path,
              ": not a sweep's settings (edited by hand?); start a new sweep with --grid");
-    for (const char* flag : {"--grid", "--data", "--data-root", "--budget-steps", "--n"})
+    for (const char* flag :
+         {"--grid", "--data", "--data-root", "--budget-steps", "--n", "--random"})
         ZG_CHECK(cmd.count(flag) == 0, flag, " cannot change when a sweep resumes (its ",
                  "settings are in ", path, "); start a new sweep for other ones");
     if (cmd.count("--seeds")) s["seeds"] = f.o.seeds;
@@ -87,6 +90,13 @@ Command add_sweep_command(CLI::App& app) {
     cmd->add_option("--budget-steps", f->o.budget_steps, "Training steps of each run")
         ->capture_default_str()
         ->check(positive());
+    cmd->add_option("--random", f->random,
+                    "Random search: this many hyper-parameter settings per candidate, after "
+                    "Lucic et al. 2018 (--lr log-uniform in [1e-5, 1e-2], --beta1 in [0, 0.9], "
+                    "--n-critic 1 or 5, --reg-weight log-uniform in [0.1, 100] where there is a "
+                    "penalty); 0: the grid alone")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 1000));
     cmd->add_option("--seeds", f->o.seeds, "Runs per candidate, with seeds 1 to this")
         ->capture_default_str()
         ->check(CLI::Range(1, 1000));
@@ -120,10 +130,11 @@ Command add_sweep_command(CLI::App& app) {
             ZG_CHECK(!fs::exists(dir + "/sweep.json"), dir,
                      " already holds a sweep; continue it with --resume ", dir,
                      " or choose another --out");
-            settings = settings_of(f->o, read_grid_file(f->grid));
+            settings = settings_of(f->o, read_grid_file(f->grid), f->random);
         }
-        const std::vector<Candidate> candidates =
-            expand_grid(settings.at("grid"), dir + "/sweep.json");
+        std::vector<Candidate> candidates = expand_grid(settings.at("grid"), dir + "/sweep.json");
+        const int64_t random = settings.value("random", 0);
+        if (random > 0) candidates = with_random_search(candidates, random, 0);
         const SweepOptions o = options_of(settings, dir);
         fs::create_directories(dir);
         write_file_atomically(dir + "/sweep.json", {settings.dump(2) + "\n"});

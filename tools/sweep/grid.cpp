@@ -1,11 +1,13 @@
 #include "tools/sweep/grid.h"
 
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include "engine/error.h"
+#include "engine/rng.h"
 
 namespace zg::tools {
 
@@ -122,6 +124,47 @@ std::vector<Candidate> expand_grid(const Json& grid, const std::string& what) {
         while (a > 0 && ++at[a - 1] == axes[a - 1].size()) at[--a] = 0;
         if (a == 0) break;
     }
+    return out;
+}
+
+namespace {
+
+// Whether a candidate's flags choose a penalty that --reg-weight weights.
+bool has_penalty(const std::vector<std::string>& args) {
+    for (size_t i = 0; i + 1 < args.size(); ++i) {
+        if (args[i] == "--reg" && args[i + 1] != "none" && args[i + 1] != "auto") return true;
+        if (args[i] == "--loss" && args[i + 1] == "wgan-gp") return true;
+    }
+    return false;
+}
+
+std::string short_number(double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.3g", v);
+    return text;
+}
+
+}  // namespace
+
+std::vector<Candidate> with_random_search(const std::vector<Candidate>& candidates, int64_t draws,
+                                          uint64_t seed) {
+    Rng gen(seed);
+    std::vector<Candidate> out;
+    for (const Candidate& c : candidates)
+        for (int64_t k = 1; k <= draws; ++k) {
+            double u[4];
+            fill_uniform(u, 4, gen, 0.0, 1.0);
+            Candidate d = c;
+            d.label += "-r" + std::to_string(k);
+            const std::string lr = short_number(std::pow(10.0, -5.0 + 3.0 * u[0]));
+            const std::string beta1 = short_number(0.9 * u[1]);
+            d.args.insert(d.args.end(),
+                          {"--lr", lr, "--beta1", beta1, "--n-critic", u[2] < 0.5 ? "1" : "5"});
+            if (has_penalty(c.args))
+                d.args.insert(d.args.end(),
+                              {"--reg-weight", short_number(std::pow(10.0, -1.0 + 3.0 * u[3]))});
+            out.push_back(std::move(d));
+        }
     return out;
 }
 
