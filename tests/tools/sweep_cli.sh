@@ -3,8 +3,8 @@
 # of a few-step dcgan, 2 runs at a time. The sound candidate is scored and ranked first; the one
 # with lr 1e3 diverges, is marked so and ranked after it; the two with another model's flag are
 # refused by `zoograd train` and listed as such, not counted as failures. Then one finished run
-# is lost, and --resume trains that run alone; --random draws the same settings every time; a
-# SIGINT stops a sweep with its run checkpointed.
+# is lost, and --resume trains that run alone; --random draws the same settings every time;
+# --budget-minutes stops each run on its clock; a SIGINT stops a sweep with its run checkpointed.
 set -u
 zoograd=$1
 source "$(dirname "$0")/cli_checks.sh"
@@ -58,8 +58,14 @@ drawn rnd1 | grep -q -- '-r2 .*"--lr","[0-9.e-]*","--beta1","[0-9.e-]*","--n-cri
   fail "a drawn setting lacks --lr, --beta1, --n-critic or the penalty's --reg-weight: $(drawn rnd1)"
 [ "$(drawn rnd1)" = "$(drawn rnd2)" ] || fail "two sweeps drew different settings: $(drawn rnd1) / $(drawn rnd2)"
 
-# SIGINT to the sweep alone reaches the run in flight, which saves a checkpoint; exit 130.
 echo '{"arch": ["dcgan --nz 16 --ngf 8 --ndf 8 --batch-size 8"]}' >"$tmp/one.json"
+# --budget-minutes: each run trains for that long (train --minutes) and records where it got.
+"$zoograd" sweep --grid "$tmp/one.json" --data mnist --data-root "$tmp/data" --budget-minutes 0.02 \
+  --threads 1 --n 16 --out "$tmp/timed" >"$tmp/log5" 2>&1 || fail "sweep --budget-minutes: $(cat "$tmp/log5")"
+grep -q '"status":"ok"' "$tmp/timed/results.jsonl" || fail "the timed run: $(cat "$tmp/timed/results.jsonl")"
+grep -q '"budget_reached"' "$tmp"/timed/runs/c01-*/config.json || fail "the timed run did not stop on its clock"
+
+# SIGINT to the sweep alone reaches the run in flight, which saves a checkpoint; exit 130.
 "$zoograd" sweep --grid "$tmp/one.json" --data mnist --data-root "$tmp/data" --budget-steps 100000 \
   --threads 1 --out "$tmp/long" >"$tmp/log3" 2>&1 &
 sweep=$!

@@ -29,6 +29,7 @@ OrderedJson settings_of(const SweepOptions& o, const OrderedJson& grid, int64_t 
             {"data", o.data},
             {"data_root", o.data_root},
             {"budget_steps", o.budget_steps},
+            {"budget_minutes", o.budget_minutes},
             {"seeds", o.seeds},
             {"jobs", o.jobs},
             {"threads", o.threads},
@@ -44,8 +45,8 @@ OrderedJson resumed_settings(const SweepFlags& f, const CLI::App& cmd) {
     OrderedJson s = OrderedJson::parse(in, nullptr, false);
     ZG_CHECK(!s.is_discarded() && s.is_object() && s.contains("grid"), path,
              ": not a sweep's settings (edited by hand?); start a new sweep with --grid");
-    for (const char* flag :
-         {"--grid", "--data", "--data-root", "--budget-steps", "--n", "--random"})
+    for (const char* flag : {"--grid", "--data", "--data-root", "--budget-steps",
+                             "--budget-minutes", "--n", "--random"})
         ZG_CHECK(cmd.count(flag) == 0, flag, " cannot change when a sweep resumes (its ",
                  "settings are in ", path, "); start a new sweep for other ones");
     if (cmd.count("--seeds")) s["seeds"] = f.o.seeds;
@@ -60,6 +61,7 @@ SweepOptions options_of(const OrderedJson& s, const std::string& dir) {
         o.data = s.at("data");
         o.data_root = s.at("data_root");
         o.budget_steps = s.at("budget_steps");
+        o.budget_minutes = s.value("budget_minutes", 0.0);
         o.seeds = s.at("seeds");
         o.jobs = s.at("jobs");
         o.threads = s.at("threads");
@@ -87,9 +89,16 @@ Command add_sweep_command(CLI::App& app) {
                     "[\"none\", \"gp\"]}");
     cmd->add_option("--data", f->o.data, "Data set of every run (as 'zoograd train --data')");
     cmd->add_option("--data-root", f->o.data_root, data_root_help);
-    cmd->add_option("--budget-steps", f->o.budget_steps, "Training steps of each run")
-        ->capture_default_str()
-        ->check(positive());
+    auto* steps = cmd->add_option("--budget-steps", f->o.budget_steps,
+                                  "Training steps of each run (a candidate with its own "
+                                  "--total-kimg, as ProGAN needs, keeps that length)")
+                      ->capture_default_str()
+                      ->check(positive());
+    cmd->add_option("--budget-minutes", f->o.budget_minutes,
+                    "Instead of --budget-steps: training minutes of each run (train --minutes; "
+                    "the steps reached are in each run's config.json)")
+        ->check(positive())
+        ->excludes(steps);
     cmd->add_option("--random", f->random,
                     "Random search: this many hyper-parameter settings per candidate, after "
                     "Lucic et al. 2018 (--lr log-uniform in [1e-5, 1e-2], --beta1 in [0, 0.9], "

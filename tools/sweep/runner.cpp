@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <csignal>
@@ -106,17 +107,45 @@ struct Job {
     double peak_mb = 0;
 };
 
+bool has_flag(const std::vector<std::string>& args, const std::string& flag) {
+    return std::find(args.begin(), args.end(), flag) != args.end();
+}
+
+// How long a run trains. A step budget is --steps, unless the candidate gives its own length in
+// images (ProGAN's --total-kimg). A time budget is --minutes with a length the clock ends first
+// (and that a resumed run keeps, its clock with it).
+std::vector<std::string> length_args(const SweepOptions& o, const Candidate& c, bool resuming) {
+    const bool own_length = has_flag(c.args, "--total-kimg");
+    if (o.budget_minutes <= 0) {
+        if (own_length) return {};
+        return {"--steps", std::to_string(o.budget_steps)};
+    }
+    if (resuming) return {};
+    std::vector<std::string> a = {"--minutes", std::to_string(o.budget_minutes)};
+    if (own_length) return a;
+    if (c.model == "progan")
+        a.insert(a.end(), {"--total-kimg", "1000000"});
+    else
+        a.insert(a.end(), {"--steps", "1000000000"});
+    return a;
+}
+
 std::vector<std::string> train_args(const SweepOptions& o, const std::string& zoograd,
                                     const Job& j) {
-    const std::string steps = std::to_string(o.budget_steps), threads = std::to_string(o.threads);
-    if (fs::exists(j.dir + "/config.json"))
-        return {zoograd, "train", "--resume", j.dir, "--steps", steps, "--threads", threads};
-    std::vector<std::string> a = {zoograd, "train", j.candidate->model};
-    a.insert(a.end(), j.candidate->args.begin(), j.candidate->args.end());
-    for (const std::string& f : {std::string("--data"), o.data}) a.push_back(f);
-    if (!o.data_root.empty()) a.insert(a.end(), {"--data-root", o.data_root});
-    a.insert(a.end(), {"--steps", steps, "--seed", std::to_string(j.seed), "--threads", threads,
-                       "--out", j.dir});
+    const std::string threads = std::to_string(o.threads);
+    const bool resuming = fs::exists(j.dir + "/config.json");
+    std::vector<std::string> a = {zoograd, "train"};
+    if (resuming) {
+        a.insert(a.end(), {"--resume", j.dir});
+    } else {
+        a.push_back(j.candidate->model);
+        a.insert(a.end(), j.candidate->args.begin(), j.candidate->args.end());
+        a.insert(a.end(), {"--data", o.data, "--seed", std::to_string(j.seed), "--out", j.dir});
+        if (!o.data_root.empty()) a.insert(a.end(), {"--data-root", o.data_root});
+    }
+    const std::vector<std::string> length = length_args(o, *j.candidate, resuming);
+    a.insert(a.end(), length.begin(), length.end());
+    a.insert(a.end(), {"--threads", threads});
     return a;
 }
 
@@ -178,11 +207,13 @@ int run_sweep(const std::vector<Candidate>& candidates, const SweepOptions& o) {
         for (int64_t s = 1; s <= o.seeds; ++s)
             if (!done.count({c.label, s})) pending.push_back({&c, s, run_dir(o, c, s)});
     const size_t total = candidates.size() * (size_t)o.seeds;
+    const std::string budget = o.budget_minutes > 0 ? std::to_string(o.budget_minutes) + " minutes"
+                                                    : std::to_string(o.budget_steps) + " steps";
     std::printf(
         "sweep: %zu candidates × %lld seeds = %zu runs, %zu already done; %lld at a time, "
-        "%lld threads each, %lld steps per run\n",
+        "%lld threads each, %s per run\n",
         candidates.size(), (long long)o.seeds, total, total - pending.size(), (long long)o.jobs,
-        (long long)o.threads, (long long)o.budget_steps);
+        (long long)o.threads, budget.c_str());
     std::fflush(stdout);
 
     // Without SA_RESTART, so a stop signal wakes the wait below: a signal sent to the sweep

@@ -16,6 +16,7 @@ namespace zg::tools {
 struct SweepOptions {
     std::string data, data_root, out;
     int64_t budget_steps = 500;  // training steps per run
+    double budget_minutes = 0;   // > 0: training minutes per run instead (train --minutes)
     int64_t seeds = 1;           // runs per candidate, seeds 1..seeds
     int64_t jobs = 1;            // children at once
     int64_t threads = 1;         // OpenMP threads of each child
