@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # report_browser.sh ZOOGRAD SHOTS: report.html in a real browser. Four tiny runs (dcgan
 # stopped and resumed, mlpgan on ring8, progan growing 4 → 16, and a dcgan run killed while it
-# trains, whose page must say it follows the run) write their reports; headless
+# trains, whose page must say it follows the run) and a tiny sweep write their reports; headless
 # Chromium loads each, and the page must print nothing to the console, raise no error, and
 # paint every chart it made (the page's #zg-status holds the counts: zoo/report/report_page.js).
 # A screenshot of each goes to SHOTS/report_MODEL.png, to look at. Without Chromium the test is
@@ -21,6 +21,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$shots"
 make_idx_set "$tmp/data" 40
+export ZOOGRAD_CACHE=$tmp/cache  # the sweep scores its runs: a tiny classifier of its own
 
 tiny_dcgan=(--data mnist --data-root "$tmp/data" --batch-size 8 --nz 16 --ngf 8 --ndf 8
   --threads 1 --n 4 --log-every 1 --sample-every 2 --checkpoint-every 3)
@@ -70,6 +71,12 @@ grep -q '"resumes":\[3\]' "$tmp/dcgan/report.html" || fail "the dcgan report doe
 charts mlpgan 4
 charts progan 4
 grep -q '"fading":true' "$tmp/progan/report.html" || fail "the progan report has no fade phase"
+
+# A sweep's report: quality against cost, and the runs per value of the axis that varies.
+echo '{"arch": ["dcgan --nz 16 --ngf 8 --ndf 8 --batch-size 8"], "loss": ["ns", "lsgan"]}' >"$tmp/grid.json"
+"$zoograd" sweep --grid "$tmp/grid.json" --data mnist --data-root "$tmp/data" --budget-steps 3 \
+  --threads 1 --n 16 --out "$tmp/sweep" >"$tmp/log" 2>&1 || fail "sweep: $(cat "$tmp/log")"
+charts sweep 2
 
 # A run killed while it trains leaves a live page: it says it follows the run (its reload, 5 s
 # on, falls after the 3 s of virtual time each load gets).

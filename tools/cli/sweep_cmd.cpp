@@ -120,7 +120,7 @@ Command add_sweep_command(CLI::App& app) {
         ->check(positive());
     cmd->add_option("--out", f->o.out,
                     "Sweep directory (default runs/sweep-DATA-YYYYmmdd-HHMMSS): runs/, "
-                    "results.jsonl, results.md, results.csv, sweep.json");
+                    "results.jsonl, results.md, results.csv, report.html, sweep.json");
     cmd->add_option("--resume", f->resume,
                     "Continue the sweep in this directory: trains and scores only the runs "
                     "results.jsonl does not hold (--seeds, --jobs and --threads may change)");

@@ -84,16 +84,21 @@ std::vector<Candidate> expand_grid(const Json& grid, const std::string& what) {
              ": the grid needs an \"arch\" axis naming the model of "
              "each candidate (e.g. \"arch\": [\"dcgan\", \"dcgan --norm-d layer\"])");
     std::vector<std::vector<AxisValue>> axes;
+    std::vector<std::string> names;
+    std::vector<std::vector<std::string>> texts;
     for (auto& [axis, values] : grid.items()) {
         ZG_CHECK(values.is_array() && !values.empty(), what, ": axis \"", axis,
                  "\" must be a non-empty list of strings");
         std::vector<AxisValue> parsed;
+        texts.emplace_back();
         for (const Json& v : values) {
             ZG_CHECK(v.is_string(), what, ": axis \"", axis, "\" holds ", v.dump(),
                      ", expected a string of train flags");
             parsed.push_back(axis_value(axis, v.get<std::string>(), what));
+            texts.back().push_back(v.get<std::string>());
         }
         axes.push_back(std::move(parsed));
+        names.push_back(axis);
     }
     bool varies = false;
     for (const auto& values : axes) varies = varies || values.size() > 1;
@@ -105,6 +110,7 @@ std::vector<Candidate> expand_grid(const Json& grid, const std::string& what) {
         std::string label;
         for (size_t a = 0; a < axes.size(); ++a) {
             const AxisValue& v = axes[a][at[a]];
+            c.axes[names[a]] = texts[a][at[a]];
             if (!v.model.empty()) c.model = v.model;
             c.args.insert(c.args.end(), v.args.begin(), v.args.end());
             // Only the axes that vary name a candidate (the arch as well when none varies), and
@@ -155,7 +161,11 @@ std::vector<Candidate> with_random_search(const std::vector<Candidate>& candidat
             double u[4];
             fill_uniform(u, 4, gen, 0.0, 1.0);
             Candidate d = c;
-            d.label += "-r" + std::to_string(k);
+            char tag[24];
+            std::snprintf(tag, sizeof tag, "r%lld", (long long)k);
+            d.label += '-';
+            d.label += tag;
+            d.axes["random"] = tag;
             const std::string lr = short_number(std::pow(10.0, -5.0 + 3.0 * u[0]));
             const std::string beta1 = short_number(0.9 * u[1]);
             d.args.insert(d.args.end(),

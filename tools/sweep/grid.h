@@ -14,6 +14,7 @@ struct Candidate {
     std::string label;              // "c02-loss_wgan-gp": an index and the values that vary
     std::string model;              // from the arch axis
     std::vector<std::string> args;  // the train flags of every axis, in the grid's order
+    nlohmann::json axes;            // per axis, this candidate's value as the grid spells it
 };
 
 // The candidates of a grid object; `what` names it in errors (the file).

@@ -45,14 +45,6 @@ std::pair<double, double> bootstrap_median(const std::vector<double>& v) {
     return {at((1 - kLevel) / 2), at((1 + kLevel) / 2)};
 }
 
-struct Row {
-    std::string candidate, flags, reason;
-    int runs = 0, ok = 0, diverged = 0, skipped = 0;
-    std::vector<double> quality, diversity, cost, memory, warnings, kid;
-    double q = NAN, q_lo = NAN, q_hi = NAN, div = NAN, spread = NAN, unstable = NAN, cpu = NAN;
-    bool front = false;
-};
-
 std::string number(double v, int digits = 4) {
     if (std::isnan(v)) return "";
     std::ostringstream os;
@@ -72,8 +64,8 @@ std::string flags_text(const Json& flags) {
 
 }  // namespace
 
-void write_ranking(const std::string& dir) {
-    std::vector<Row> rows;
+Ranking rank_results(const std::string& dir) {
+    std::vector<RankedCandidate> rows;
     std::map<std::string, size_t> index;
     bool images = false;
     std::ifstream in(dir + "/results.jsonl");
@@ -83,12 +75,13 @@ void write_ranking(const std::string& dir) {
         const std::string name = j.at("candidate");
         if (!index.count(name)) {
             index[name] = rows.size();
-            Row row;
+            RankedCandidate row;
             row.candidate = name;
             if (j.contains("flags")) row.flags = flags_text(j.at("flags"));
+            if (j.contains("axes")) row.axes = j.at("axes");
             rows.push_back(std::move(row));
         }
-        Row& r = rows[index[name]];
+        RankedCandidate& r = rows[index[name]];
         ++r.runs;
         const std::string status = j.at("status");
         if (status == "skipped") {
@@ -119,7 +112,7 @@ void write_ranking(const std::string& dir) {
     }
     // Lower is better for every objective once the mixtures' score is negated.
     const double sign = images ? 1.0 : -1.0;
-    for (Row& r : rows) {
+    for (RankedCandidate& r : rows) {
         r.q = median(r.quality);
         std::tie(r.q_lo, r.q_hi) = bootstrap_median(r.quality);
         r.div = median(r.diversity);
@@ -130,13 +123,13 @@ void write_ranking(const std::string& dir) {
         const int trained = r.runs - r.skipped;
         r.unstable = trained > 0 ? (double)r.diverged / trained : NAN;
     }
-    const auto objectives = [&](const Row& r) {
+    const auto objectives = [&](const RankedCandidate& r) {
         return std::vector<double>{sign * r.q, -r.div, r.unstable, r.cpu};
     };
-    for (Row& a : rows) {
+    for (RankedCandidate& a : rows) {
         if (a.quality.empty()) continue;
         a.front = true;
-        for (const Row& b : rows) {
+        for (const RankedCandidate& b : rows) {
             if (&a == &b || b.quality.empty()) continue;
             const auto oa = objectives(a), ob = objectives(b);
             bool no_worse = true, better = false;
@@ -150,12 +143,20 @@ void write_ranking(const std::string& dir) {
     }
     // Scored candidates by quality; then those that trained but were never scored (diverged or
     // failed); the refused ones go in a list of their own.
-    std::vector<Row*> ranked, refused;
-    for (Row& r : rows) (r.runs == r.skipped ? refused : ranked).push_back(&r);
-    std::stable_sort(ranked.begin(), ranked.end(), [&](const Row* a, const Row* b) {
-        if (a->quality.empty() != b->quality.empty()) return b->quality.empty();
-        return !a->quality.empty() && sign * a->q < sign * b->q;
-    });
+    Ranking out;
+    out.images = images;
+    for (RankedCandidate& r : rows) (r.runs == r.skipped ? out.refused : out.ranked).push_back(r);
+    std::stable_sort(out.ranked.begin(), out.ranked.end(),
+                     [&](const RankedCandidate& a, const RankedCandidate& b) {
+                         if (a.quality.empty() != b.quality.empty()) return b.quality.empty();
+                         return !a.quality.empty() && sign * a.q < sign * b.q;
+                     });
+    return out;
+}
+
+void write_ranking(const std::string& dir, const Ranking& ranking) {
+    const bool images = ranking.images;
+
     const std::string quality_name = images ? "FID (median)" : "high quality × modes (median)";
     std::ostringstream md, csv;
     md << "| rank | candidate | flags | scored runs | " << quality_name << " | "
@@ -166,31 +167,30 @@ void write_ranking(const std::string& dir) {
     csv << "rank,candidate,flags,scored_runs,runs,quality,quality_lo,quality_hi,kid,diversity,"
            "diverged_share,spread,warnings_per_kstep,cpu_s_per_step,peak_memory_mb,front\n";
     int rank = 0;
-    for (const Row* r : ranked) {
+    for (const RankedCandidate& c : ranking.ranked) {
         ++rank;
-        md << "| " << rank << " | " << r->candidate << " | `" << r->flags << "` | " << r->ok << "/"
-           << r->runs << " | " << number(r->q) << " | "
-           << (r->quality.empty() ? "" : number(r->q_lo) + " – " + number(r->q_hi)) << " | ";
-        if (images) md << number(median(r->kid), 3) << " | ";
-        md << number(r->div, 3) << " | " << number(100 * r->unstable, 3) << "% | "
-           << number(r->spread) << " | " << number(median(r->warnings), 3) << " | "
-           << number(r->cpu, 3) << " | " << number(median(r->memory), 4) << " | "
-           << (r->front ? "●" : "") << " |\n";
-        csv << rank << "," << r->candidate << ",\"" << r->flags << "\"," << r->ok << "," << r->runs
-            << "," << number(r->q, 8) << "," << number(r->q_lo, 8) << "," << number(r->q_hi, 8)
-            << "," << number(median(r->kid), 8) << "," << number(r->div, 8) << ","
-            << number(r->unstable, 8) << "," << number(r->spread, 8) << ","
-            << number(median(r->warnings), 8) << "," << number(r->cpu, 8) << ","
-            << number(median(r->memory), 8) << "," << (r->front ? 1 : 0) << "\n";
+        md << "| " << rank << " | " << c.candidate << " | `" << c.flags << "` | " << c.ok << "/"
+           << c.runs << " | " << number(c.q) << " | "
+           << (c.quality.empty() ? "" : number(c.q_lo) + " – " + number(c.q_hi)) << " | ";
+        if (images) md << number(median(c.kid), 3) << " | ";
+        md << number(c.div, 3) << " | " << number(100 * c.unstable, 3) << "% | " << number(c.spread)
+           << " | " << number(median(c.warnings), 3) << " | " << number(c.cpu, 3) << " | "
+           << number(median(c.memory), 4) << " | " << (c.front ? "●" : "") << " |\n";
+        csv << rank << "," << c.candidate << ",\"" << c.flags << "\"," << c.ok << "," << c.runs
+            << "," << number(c.q, 8) << "," << number(c.q_lo, 8) << "," << number(c.q_hi, 8) << ","
+            << number(median(c.kid), 8) << "," << number(c.div, 8) << "," << number(c.unstable, 8)
+            << "," << number(c.spread, 8) << "," << number(median(c.warnings), 8) << ","
+            << number(c.cpu, 8) << "," << number(median(c.memory), 8) << "," << (c.front ? 1 : 0)
+            << "\n";
     }
-    if (!refused.empty()) {
+    if (!ranking.refused.empty()) {
         md << "\nRefused by `zoograd train` (incompatible flags), not counted as failures:\n\n";
-        for (const Row* r : refused)
-            md << "- " << r->candidate << " (`" << r->flags << "`): " << r->reason << "\n";
+        for (const RankedCandidate& c : ranking.refused)
+            md << "- " << c.candidate << " (`" << c.flags << "`): " << c.reason << "\n";
     }
-    for (const Row* r : ranked)
-        if (r->quality.empty() && !r->reason.empty())
-            md << "\n" << r->candidate << " has no scored run: " << r->reason << "\n";
+    for (const RankedCandidate& c : ranking.ranked)
+        if (c.quality.empty() && !c.reason.empty())
+            md << "\n" << c.candidate << " has no scored run: " << c.reason << "\n";
     write_file_atomically(dir + "/results.md", {md.str()});
     write_file_atomically(dir + "/results.csv", {csv.str()});
 }

@@ -21,6 +21,7 @@
 
 #include "engine/error.h"
 #include "tools/sweep/ranking.h"
+#include "tools/sweep/sweep_report.h"
 
 extern char** environ;
 
@@ -158,6 +159,7 @@ Json result_line(const Job& j, const std::string& status, const std::string& rea
     Json r = {{"candidate", j.candidate->label},
               {"seed", j.seed},
               {"flags", flags},
+              {"axes", j.candidate->axes},
               {"status", status},
               {"steps", l.step},
               {"dir", j.dir}};
@@ -312,7 +314,9 @@ int run_sweep(const std::vector<Candidate>& candidates, const SweepOptions& o) {
     }
     sigaction(SIGINT, &old_int, nullptr);
     sigaction(SIGTERM, &old_term, nullptr);
-    write_ranking(o.out);
+    const Ranking ranking = rank_results(o.out);
+    write_ranking(o.out, ranking);
+    write_sweep_report(o.out, ranking);
     if (g_sweep_interrupted) {
         std::printf(
             "sweep: interrupted; the runs in flight saved checkpoints. Continue with: "
@@ -320,8 +324,10 @@ int run_sweep(const std::vector<Candidate>& candidates, const SweepOptions& o) {
             o.out.c_str());
         return 130;
     }
-    std::printf("sweep: done. Ranked table: %s/results.md (and .csv); every run: %s\n",
-                o.out.c_str(), results.c_str());
+    std::printf(
+        "sweep: done. Report: %s/report.html; ranked table: %s/results.md (and .csv); "
+        "every run: %s\n",
+        o.out.c_str(), o.out.c_str(), results.c_str());
     return 0;
 }
 

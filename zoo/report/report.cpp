@@ -25,9 +25,8 @@ std::string escape_html(const std::string& s) {
     return out;
 }
 
-// JSON inside a <script> element: every '<' written as \u003c (it can only occur inside JSON
-// strings), so no "</script>" or "<!--" in a path or a warning can end the element early.
-// Strings that are not UTF-8 (a path in another encoding) are repaired, not fatal.
+}  // namespace
+
 std::string json_for_script(const nlohmann::json& j) {
     const std::string text = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     std::string out;
@@ -39,8 +38,6 @@ std::string json_for_script(const nlohmann::json& j) {
             out += ch;
     return out;
 }
-
-}  // namespace
 
 void write_report(const std::string& dir, bool live) {
     const nlohmann::json run = read_run_data(dir, live);
