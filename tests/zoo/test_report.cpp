@@ -116,8 +116,9 @@ TEST_CASE("report: a </script> in the run's files cannot end the page's data ear
                                        << "\n";
     zoo::write_report(d.path.string());
     const std::string html = read_text(d / "report.html");
-    // The run's data, Chart.js and the page's own script: three elements, closed once each.
-    CHECK(count(html, "</script>") == 3);
+    // The run's data, Chart.js, the status helper and the page's own script: four elements,
+    // closed once each.
+    CHECK(count(html, "</script>") == 4);
     CHECK(count(html, "<!--") == 0);
     CHECK(html.find(R"js(\u003c/script>\u003cscript>alert(1))js") != std::string::npos);
 }

@@ -123,15 +123,6 @@ function drawTable() {
   }
 }
 
-function painted(chart) {
-  const {width, height} = chart.canvas;
-  if (!width || !height) return false;
-  const px = chart.ctx.getImageData(0, 0, width, height).data;
-  for (let i = 3; i < px.length; i += 4)
-    if (px[i] !== 0) return true;
-  return false;
-}
-
 try {
   drawFront();
   drawAxes();
@@ -141,6 +132,6 @@ try {
   status.dataset.errors = JSON.stringify(errors);
 }
 status.dataset.charts = charts.length;
-status.dataset.drawn = charts.filter(painted).length;
+status.dataset.drawn = charts.filter(zgPainted).length;
 status.dataset.done = 'yes';
 })();

@@ -63,6 +63,8 @@ void write_sweep_report(const std::string& dir, const Ranking& ranking) {
     html += "</script><script>";
     html += zoo::report_assets::chart_js();
     html += "</script><script>";
+    html += zoo::report_assets::status_js();
+    html += "</script><script>";
     html += sweep_assets::sweep_js();
     html += "</script></body></html>\n";
     write_file_atomically(dir + "/report.html", {html});

@@ -58,6 +58,8 @@ void write_report(const std::string& dir, bool live) {
     html += "<script>";
     html += report_assets::chart_js();
     html += "</script><script>";
+    html += report_assets::status_js();
+    html += "</script><script>";
     html += report_assets::page_js();
     html += "</script></body></html>\n";
     write_file_atomically(dir + "/report.html", {html});  // never half a page

@@ -385,16 +385,6 @@ function scheduleRefresh() {
   setTimeout(() => location.reload(), 5000);
 }
 
-// A chart counts as drawn when its canvas holds a painted pixel.
-function painted(chart) {
-  const {width, height} = chart.canvas;
-  if (!width || !height) return false;
-  const px = chart.ctx.getImageData(0, 0, width, height).data;
-  for (let i = 3; i < px.length; i += 4)
-    if (px[i] !== 0) return true;
-  return false;
-}
-
 try {
   drawControls();
   drawTables();
@@ -405,6 +395,6 @@ try {
   noteError(e && e.stack ? e.stack : e);
 }
 status.dataset.charts = charts.length;
-status.dataset.drawn = charts.filter(painted).length;
+status.dataset.drawn = charts.filter(zgPainted).length;
 status.dataset.done = 'yes';
 })();
