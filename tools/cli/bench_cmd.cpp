@@ -19,12 +19,15 @@
 #include "nn/layers/norm.h"
 #include "nn/optim/optimizers.h"
 #include "tools/cli/commands.h"
+#include "zoo/eval/metrics.h"
 #include "zoo/models/dcgan/networks.h"
 #include "zoo/registry.h"
 #include "zoo/train/trainer.h"
 
 namespace zg::tools {
 namespace {
+
+using zoo::metrics::median;
 
 using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
@@ -53,12 +56,6 @@ double cpu_ms() {
     timespec t{};
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 // Peak resident set size of this process (Linux reports ru_maxrss in KiB).

@@ -48,6 +48,7 @@ std::string label_piece(const std::string& text) {
 }
 
 struct AxisValue {
+    std::string text;   // as the grid spells it
     std::string model;  // the arch axis only
     std::vector<std::string> args;
     std::string label;
@@ -55,6 +56,7 @@ struct AxisValue {
 
 AxisValue axis_value(const std::string& axis, const std::string& text, const std::string& what) {
     AxisValue v;
+    v.text = text;
     std::vector<std::string> words = split_words(text);
     if (axis == "arch") {
         ZG_CHECK(!words.empty() && !words[0].starts_with("-"), what, ": axis \"arch\": '", text,
@@ -85,17 +87,14 @@ std::vector<Candidate> expand_grid(const Json& grid, const std::string& what) {
              "each candidate (e.g. \"arch\": [\"dcgan\", \"dcgan --norm-d layer\"])");
     std::vector<std::vector<AxisValue>> axes;
     std::vector<std::string> names;
-    std::vector<std::vector<std::string>> texts;
     for (auto& [axis, values] : grid.items()) {
         ZG_CHECK(values.is_array() && !values.empty(), what, ": axis \"", axis,
                  "\" must be a non-empty list of strings");
         std::vector<AxisValue> parsed;
-        texts.emplace_back();
         for (const Json& v : values) {
             ZG_CHECK(v.is_string(), what, ": axis \"", axis, "\" holds ", v.dump(),
                      ", expected a string of train flags");
             parsed.push_back(axis_value(axis, v.get<std::string>(), what));
-            texts.back().push_back(v.get<std::string>());
         }
         axes.push_back(std::move(parsed));
         names.push_back(axis);
@@ -110,13 +109,13 @@ std::vector<Candidate> expand_grid(const Json& grid, const std::string& what) {
         std::string label;
         for (size_t a = 0; a < axes.size(); ++a) {
             const AxisValue& v = axes[a][at[a]];
-            c.axes[names[a]] = texts[a][at[a]];
+            c.axes[names[a]] = v.text;
             if (!v.model.empty()) c.model = v.model;
             c.args.insert(c.args.end(), v.args.begin(), v.args.end());
             // Only the axes that vary name a candidate (the arch as well when none varies), and
             // only whole pieces that fit in 80 characters.
-            const bool names = axes[a].size() > 1 || (!varies && !v.model.empty());
-            if (!names || v.label.empty() || label.size() + v.label.size() >= 80) continue;
+            const bool named = axes[a].size() > 1 || (!varies && !v.model.empty());
+            if (!named || v.label.empty() || label.size() + v.label.size() >= 80) continue;
             if (!label.empty()) label += '-';
             label += v.label;
         }

@@ -10,23 +10,18 @@
 
 #include "engine/io/atomic_file.h"
 #include "engine/rng.h"
+#include "zoo/eval/metrics.h"
 
 namespace zg::tools {
 
 using Json = nlohmann::json;
+using zoo::metrics::median;
 
 namespace {
 
 // How many bootstrap resamples the interval of a median uses, and its level.
 constexpr int kResamples = 1000;
 constexpr double kLevel = 0.90;
-
-double median(std::vector<double> v) {
-    if (v.empty()) return NAN;
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 // The percentile interval of the median over resamples of v with replacement (the project RNG,
 // seed 0, so a table is the same every time it is written).

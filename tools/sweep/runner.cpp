@@ -18,6 +18,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "engine/error.h"
 #include "tools/sweep/ranking.h"
@@ -68,14 +69,26 @@ std::string read_text(const std::string& path) {
     return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
-// The last "error: ..." line of a child's log: why a run was refused or failed.
-std::string last_error(const std::string& log) {
-    std::ifstream in(log);
+// The last "error: ..." line of a child's log (its text, and its path): why a run was refused
+// or failed.
+std::string last_error(const std::string& log, const std::string& path) {
+    std::istringstream in(log);
     std::string line, found;
     while (std::getline(in, line))
         if (line.find("error: ") != std::string::npos)
             found = line.substr(line.find("error: ") + 7);
-    return found.empty() ? "no error line (see " + log + ")" : found;
+    return found.empty() ? "no error line (see " + path + ")" : found;
+}
+
+// How a run whose training exited with `code` (not 0) ended: refused before it trained (no
+// config.json yet: an incompatible candidate), diverged, stopped by the health monitor, or
+// failed otherwise.
+const char* failed_status(const std::string& dir, const std::string& log, int code) {
+    if (!fs::exists(dir + "/config.json")) return "skipped";
+    if (log.find("training stopped") != std::string::npos ||
+        log.find("the run diverged") != std::string::npos)
+        return "diverged";
+    return code == 3 ? "unhealthy" : "failed";
 }
 
 // The last logged step of a run directory, and its health warnings.
@@ -270,23 +283,17 @@ int run_sweep(const std::vector<Candidate>& candidates, const SweepOptions& o) {
             j.cpu_s = (double)use.ru_utime.tv_sec + use.ru_utime.tv_usec * 1e-6 +
                       (double)use.ru_stime.tv_sec + use.ru_stime.tv_usec * 1e-6;
             j.peak_mb = (double)use.ru_maxrss / 1024.0;
-            const std::string log = read_text(j.dir + ".log");
             if (code == 0) {
                 j.phase = Job::scoring;
                 start(j);
                 continue;
             }
-            if (!fs::exists(j.dir + "/config.json"))  // refused before training: incompatible
-                line = result_line(j, "skipped", last_error(j.dir + ".log"));
-            else if (log.find("training stopped") != std::string::npos ||
-                     log.find("the run diverged") != std::string::npos)
-                line = result_line(j, "diverged", last_error(j.dir + ".log"));
-            else
-                line =
-                    result_line(j, code == 3 ? "unhealthy" : "failed", last_error(j.dir + ".log"));
+            const std::string log = read_text(j.dir + ".log");
+            line = result_line(j, failed_status(j.dir, log, code), last_error(log, j.dir + ".log"));
         } else {
-            line = result_line(j, code == 0 ? "ok" : "unscored",
-                               code == 0 ? "" : last_error(j.dir + ".log"));
+            line =
+                result_line(j, code == 0 ? "ok" : "unscored",
+                            code == 0 ? "" : last_error(read_text(j.dir + ".log"), j.dir + ".log"));
             if (code == 0) {
                 const Json scores =
                     Json::parse(read_text(j.dir + ".eval.json.tmp"), nullptr, false);

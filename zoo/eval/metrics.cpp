@@ -134,6 +134,13 @@ double frechet_distance(const Gaussian& a, const Gaussian& b) {
     return mean_term + trace1 + trace2 - 2.0 * trace_sqrt;
 }
 
+double median(std::vector<double> v) {
+    if (v.empty()) return NAN;
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 MeanStd mean_std(const std::vector<double>& v) {
     ZG_CHECK(!v.empty(), "mean_std: no values");
     MeanStd r;

@@ -24,6 +24,8 @@ struct MeanStd {
     double mean = 0, std = 0;  // std with ddof 0 (np.std)
 };
 MeanStd mean_std(const std::vector<double>& values);  // needs at least one value
+// The median (the mean of the two middle values for an even count); NaN for no values.
+double median(std::vector<double> values);
 
 // Sample mean and covariance (ddof 1, as np.cov) of features [N, D], N >= 2.
 struct Gaussian {
